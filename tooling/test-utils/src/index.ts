@@ -1,0 +1,16 @@
+export { createTempDir, type TempDir } from "./temp-dir.js";
+export {
+  startLoopbackServer,
+  type LoopbackServer,
+  type LoopbackRequest,
+  type LoopbackHandler,
+} from "./loopback-server.js";
+export { createFakeClock, type FakeClock } from "./fake-clock.js";
+export {
+  connectionAttempts,
+  clearConnectionAttempts,
+  guardViolations,
+  takeGuardViolations,
+  isLoopbackAddress,
+  type ConnectionAttempt,
+} from "./network-guard-state.js";
