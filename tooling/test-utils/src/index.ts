@@ -14,3 +14,4 @@ export {
   isLoopbackAddress,
   type ConnectionAttempt,
 } from "./network-guard-state.js";
+export { writeBenchResults, type BenchRow } from "./bench.js";
