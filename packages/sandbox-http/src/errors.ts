@@ -1,0 +1,43 @@
+import { SandboxError } from "@clawft/sandbox-policy";
+
+/** Every refusal and failure code `SandboxedHttpClient#request` rejects with. */
+export type HttpErrorCode =
+  | "HTTP_INVALID_URL"
+  | "HTTP_SCHEME_NOT_ALLOWED"
+  | "HTTP_NOT_PERMITTED"
+  | "HTTP_HOST_NOT_ALLOWED"
+  | "HTTP_PRIVATE_IP"
+  | "HTTP_RATE_LIMITED"
+  | "HTTP_BODY_TOO_LARGE"
+  | "HTTP_TIMEOUT"
+  | "HTTP_BAD_HEADER"
+  | "HTTP_METHOD_NOT_ALLOWED"
+  | "HTTP_NETWORK";
+
+/**
+ * The start of each code's message. Where the security catalogue quotes a
+ * message (security-tests.md) this is that text, which plugins see verbatim.
+ */
+export const HTTP_MESSAGES: Readonly<Record<HttpErrorCode, string>> = Object.freeze({
+  HTTP_INVALID_URL: "invalid URL",
+  HTTP_SCHEME_NOT_ALLOWED: "scheme not allowed",
+  HTTP_NOT_PERMITTED: "network access not permitted",
+  HTTP_HOST_NOT_ALLOWED: "host not in network allowlist",
+  HTTP_PRIVATE_IP: "request to private/reserved IP denied",
+  HTTP_RATE_LIMITED: "rate limit exceeded: HTTP requests",
+  HTTP_BODY_TOO_LARGE: "request body too large",
+  HTTP_TIMEOUT: "request timed out",
+  HTTP_BAD_HEADER: "invalid request header",
+  HTTP_METHOD_NOT_ALLOWED: "method not allowed",
+  HTTP_NETWORK: "network error",
+});
+
+/**
+ * Builds the `SandboxError` for `code`: the message is the catalogue text,
+ * then `: detail` when there is one (e.g. `scheme not allowed: file`).
+ */
+export function httpError(code: HttpErrorCode, detail?: string, cause?: unknown): SandboxError {
+  const base = HTTP_MESSAGES[code];
+  const message = detail === undefined || detail === "" ? base : `${base}: ${detail}`;
+  return new SandboxError(code, message, cause === undefined ? {} : { cause });
+}
