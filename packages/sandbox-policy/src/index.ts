@@ -14,3 +14,12 @@ export {
   SANDBOX_DEFAULTS,
   type ResourceLimits,
 } from "./defaults.js";
+export { isPrivateIp, isIpLiteral } from "./ip.js";
+export { NetworkAllowlist, type NetworkAllowlistOptions } from "./allowlist.js";
+export {
+  checkUrl,
+  redactUrl,
+  CHECK_URL_MESSAGES,
+  type CheckUrlCode,
+  type CheckUrlResult,
+} from "./check-url.js";

@@ -1,0 +1,145 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { NetworkAllowlist } from "./allowlist.js";
+import { SandboxError } from "./errors.js";
+
+describe("NetworkAllowlist — construction", () => {
+  it.each([
+    ["*example.com"], ["example.*"], ["exa mple.com"], [" example.com"], ["example.com "], [""],
+    ["*."], ["*"+"*"], ["*.*.example.com"], ["a.*.example.com"], ["http://example.com"],
+    ["example.com/path"], ["user@example.com"], ["exa%41mple.com"], ["example..com"],
+    ["example.com.."], ["-bad.com"], ["bad-.com"], ["example.com:"], ["example.com:99999"],
+    ["example.com:80:80"], ["[::1"], ["[::1]x"], ["[example.com]"], ["*.1.2.3"], ["1.2.3.4.5"],
+    ["exa\u0000mple.com"], ["a\\b.com"], ["*.[::1]"],
+  ])("rejects %j naming the entry", (entry) => {
+    let caught: unknown;
+    try {
+      new NetworkAllowlist(["ok.example", entry]);
+    } catch (e) {
+      caught = e;
+    }
+    expect(SandboxError.isInstance(caught)).toBe(true);
+    const err = caught as SandboxError;
+    expect(err.code).toBe("NETWORK_ENTRY_INVALID");
+    expect(err.message.startsWith('network[1] must be a host name, "*.domain" or "*"')).toBe(true);
+  });
+
+  it("rejects non-string entries and a non-array, and names a custom field", () => {
+    expect(() => new NetworkAllowlist([42 as unknown as string])).toThrow(/network\[0\] must be/);
+    expect(() => new NetworkAllowlist("example.com" as unknown as string[])).toThrow(TypeError);
+    expect(() => new NetworkAllowlist(["a.com", "x y"], { field: "permissions.network" })).toThrow(
+      /^permissions\.network\[1\] must be a host name/,
+    );
+  });
+
+  it("lenient mode skips malformed entries and keeps the rest", () => {
+    const list = new NetworkAllowlist(["bad entry", "good.example", "*bad"], { lenient: true });
+    expect(list.entries).toEqual(["good.example"]);
+    expect(list.allows("good.example")).toBe(true);
+    expect(list.allows("bad entry")).toBe(false);
+  });
+
+  it("accepts names, IP literals, ports, a trailing dot, wildcards and *", () => {
+    expect(
+      () =>
+        new NetworkAllowlist([
+          "example.com", "EXAMPLE.COM.", "api.example.com:8443", "*.example.org", "*", "10.0.0.1",
+          "[::1]", "[::1]:8080", "::1", "bücher.de", "xn--bcher-kva.de", "a_b.example", "localhost",
+        ]),
+    ).not.toThrow();
+  });
+});
+
+describe("NetworkAllowlist — matching", () => {
+  it("exact hosts are case-insensitive, ignore a port and one trailing dot (entries and hosts alike)", () => {
+    const list = new NetworkAllowlist(["Example.COM.", "api.test:8443"]);
+    for (const h of ["example.com", "EXAMPLE.com", "example.com.", "example.com:80", "example.com.:443"]) {
+      expect(list.allows(h)).toBe(true);
+    }
+    expect(list.allows("api.test")).toBe(true);
+    expect(list.allows("example.com..")).toBe(false);
+    expect(list.allows("www.example.com")).toBe(false);
+    expect(list.allows("example.co")).toBe(false);
+    expect(list.allows("example.com.evil.net")).toBe(false);
+  });
+
+  it("T12 *.example.com matches subdomains at any depth", () => {
+    const list = new NetworkAllowlist(["*.example.com"]);
+    expect(list.allows("sub.example.com")).toBe(true);
+    expect(list.allows("a.b.example.com")).toBe(true);
+    expect(list.allows("SUB.Example.Com.")).toBe(true);
+  });
+
+  it("T13 *.example.com does not match the apex or look-alikes", () => {
+    const list = new NetworkAllowlist(["*.example.com"]);
+    expect(list.allows("example.com")).toBe(false);
+    expect(list.allows("badexample.com")).toBe(false);
+    expect(list.allows(".example.com")).toBe(false);
+    expect(list.allows("sub.example.com.evil.net")).toBe(false);
+    expect(list.allows("example.com.")).toBe(false);
+  });
+
+  it("IDN hosts compare in punycode form", () => {
+    const list = new NetworkAllowlist(["bücher.de"]);
+    expect(list.allows("xn--bcher-kva.de")).toBe(true);
+    expect(list.allows("BÜCHER.de")).toBe(true);
+    expect(list.allows("bucher.de")).toBe(false);
+    const puny = new NetworkAllowlist(["*.xn--bcher-kva.de"]);
+    expect(puny.allows("shop.bücher.de")).toBe(true);
+  });
+
+  it("IP entries match every spelling of the same address", () => {
+    const list = new NetworkAllowlist(["127.0.0.1", "[0:0:0:0:0:0:0:1]", "2001:DB8::1"]);
+    for (const h of ["127.0.0.1", "127.1", "0x7f.0.0.1", "2130706433", "::1", "[::1]", "[::1]:8080", "2001:db8:0::1"]) {
+      expect(list.allows(h)).toBe(true);
+    }
+    expect(list.allows("127.0.0.2")).toBe(false);
+    expect(list.allows("::2")).toBe(false);
+  });
+
+  it("* allows every well-formed host but never a malformed one or ''", () => {
+    const list = new NetworkAllowlist(["*"]);
+    expect(list.allows("anything.example")).toBe(true);
+    expect(list.allows("8.8.8.8")).toBe(true);
+    expect(list.allows("")).toBe(false);
+    expect(list.allows("a b")).toBe(false);
+    expect(list.allows("evil.com\\@good.com")).toBe(false);
+    expect(list.allows("*")).toBe(false);
+  });
+
+  it("an empty list allows nothing and allows('') is always false", () => {
+    const empty = new NetworkAllowlist([]);
+    expect(empty.size).toBe(0);
+    expect(empty.allows("example.com")).toBe(false);
+    expect(new NetworkAllowlist(["example.com"]).allows("")).toBe(false);
+  });
+
+  it("object-prototype names are not magically listed", () => {
+    const list = new NetworkAllowlist(["example.com"]);
+    for (const h of ["__proto__", "constructor", "hasownproperty", "tostring"]) expect(list.allows(h)).toBe(false);
+  });
+
+  it("property: a host is allowed by an exact entry iff it is that host (after case/dot normalisation)", () => {
+    const label = fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?$/);
+    const name = fc.array(label, { minLength: 1, maxLength: 4 }).map((l) => [...l, "test"].join("."));
+    fc.assert(
+      fc.property(name, name, fc.boolean(), (entry, host, dot) => {
+        const list = new NetworkAllowlist([entry.toUpperCase()]);
+        expect(list.allows(host + (dot ? "." : ""))).toBe(host === entry);
+        const wild = new NetworkAllowlist([`*.${entry}`]);
+        expect(wild.allows(host)).toBe(host.endsWith(`.${entry}`));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("two lists built from the same array share nothing", () => {
+    const entries = ["a.example"];
+    const one = new NetworkAllowlist(entries);
+    entries.push("b.example");
+    const two = new NetworkAllowlist(entries);
+    expect(one.allows("b.example")).toBe(false);
+    expect(two.allows("b.example")).toBe(true);
+    expect(Object.isFrozen(one.entries)).toBe(true);
+  });
+});

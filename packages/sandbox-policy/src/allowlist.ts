@@ -1,0 +1,231 @@
+import { domainToASCII } from "node:url";
+import { SandboxError } from "./errors.js";
+import { parseIPv4Strict, parseIPv6Strict } from "./ip.js";
+
+/** What one network entry or host normalises to. */
+export type NormalizedHost =
+  | { readonly kind: "name"; readonly host: string }
+  | { readonly kind: "ip"; readonly host: string }
+  | { readonly kind: "wildcard"; readonly suffix: string }
+  | { readonly kind: "any" };
+
+/** Characters never valid in a host or entry (URL delimiters, whitespace, percent-escapes, controls). */
+const FORBIDDEN = /[\s\x00-\x1f\x7f/\\?#@%<>^|"'`{}]/;
+/** A lower-case ASCII LDH label (underscore tolerated: it exists in real DNS names). */
+const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
+const FAST_NAME = /^[a-z0-9_.-]{1,253}$/;
+
+/** Formats eight IPv6 groups in the WHATWG/RFC 5952 compressed form, lower case, no brackets. */
+export function formatIPv6(groups: readonly number[]): string {
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  let out = "";
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      out += i === 0 ? "::" : ":";
+      i += bestLen - 1;
+      continue;
+    }
+    out += (groups[i] ?? 0).toString(16);
+    if (i < 7) out += ":";
+  }
+  return out;
+}
+
+/**
+ * The comparison form of an IPv6 address: IPv4-mapped `::ffff:a.b.c.d` becomes
+ * the dotted IPv4 (it is the same destination), anything else its compressed form.
+ */
+function canonicalIPv6(groups: readonly number[]): string {
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    const hi = groups[6] ?? 0;
+    const lo = groups[7] ?? 0;
+    return `${hi >>> 8}.${hi & 255}.${lo >>> 8}.${lo & 255}`;
+  }
+  return formatIPv6(groups);
+}
+
+/** True for a domain name of lower-case ASCII labels whose last label is not numeric. */
+function isDomainName(name: string): boolean {
+  if (name.length === 0 || name.length > 253) return false;
+  const labels = name.split(".");
+  for (const label of labels) if (!LABEL.test(label)) return false;
+  // A name whose last label is a number would be parsed as IPv4 by WHATWG URL.
+  const last = labels[labels.length - 1] ?? "";
+  return !/^(?:\d+|0x[0-9a-f]*)$/.test(last);
+}
+
+/**
+ * Normalises one host (or the host part of a network entry) the way the WHATWG
+ * URL parser would, so that an entry and a URL host can only be equal when they
+ * name the same thing: lower case, IDN to punycode (`domainToASCII`), numeric
+ * IPv4 forms (`127.1`, `0x7f.1`) to dotted decimal, IPv6 to its compressed form,
+ * one trailing dot and a `:port` removed. Returns undefined when the input is not
+ * a host at all (spaces, URL delimiters, `%`-escapes, empty labels, ...).
+ *
+ * Stops allowlist bypasses through spelling: `EXAMPLE.com.`, `bücher.de` vs
+ * `xn--bcher-kva.de`, `[0:0::1]` vs `[::1]`.
+ */
+export function normalizeHost(input: string, allowWildcard = false): NormalizedHost | undefined {
+  if (typeof input !== "string" || input.length === 0 || input.length > 300) return undefined;
+  // Fast path: an already normalised name, the common case for URL hosts.
+  if (FAST_NAME.test(input)) {
+    const name = input.endsWith(".") ? input.slice(0, -1) : input;
+    if (isDomainName(name)) return { kind: "name", host: name };
+  }
+  if (allowWildcard && input === "*") return { kind: "any" };
+  if (FORBIDDEN.test(input)) return undefined;
+
+  let rest = input;
+  // Bracketed IPv6, optionally with a port.
+  if (rest.startsWith("[")) {
+    const close = rest.indexOf("]");
+    if (close < 0) return undefined;
+    const after = rest.slice(close + 1);
+    if (after !== "" && !/^:\d{1,5}$/.test(after)) return undefined;
+    if (after !== "" && Number(after.slice(1)) > 65535) return undefined;
+    const groups = parseIPv6Strict(rest, 1, close);
+    if (!groups) return undefined;
+    return { kind: "ip", host: canonicalIPv6(groups) };
+  }
+  const colons = rest.split(":").length - 1;
+  if (colons >= 2) {
+    // Bare IPv6 (no port possible without brackets).
+    const groups = parseIPv6Strict(rest);
+    if (!groups) return undefined;
+    return { kind: "ip", host: canonicalIPv6(groups) };
+  }
+  if (colons === 1) {
+    const i = rest.indexOf(":");
+    const port = rest.slice(i + 1);
+    if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) return undefined;
+    rest = rest.slice(0, i);
+  }
+  if (rest.endsWith(".")) rest = rest.slice(0, -1);
+  if (rest.length === 0 || rest.endsWith(".")) return undefined;
+
+  let wildcard = false;
+  if (rest.startsWith("*.")) {
+    if (!allowWildcard) return undefined;
+    wildcard = true;
+    rest = rest.slice(2);
+  }
+  if (rest.includes("*")) return undefined;
+  if (rest.includes("[") || rest.includes("]")) return undefined;
+
+  // WHATWG "domain to ASCII": lower-cases, maps IDN to punycode, and turns
+  // numeric hosts (127.1, 0x7f.1, 2130706433) into dotted-decimal IPv4.
+  const ascii = domainToASCII(rest);
+  if (ascii === "") return undefined;
+  if (parseIPv4Strict(ascii) >= 0) {
+    return wildcard ? undefined : { kind: "ip", host: ascii };
+  }
+  if (!isDomainName(ascii)) return undefined;
+  return wildcard ? { kind: "wildcard", suffix: "." + ascii } : { kind: "name", host: ascii };
+}
+
+/** Normalises a network entry: a host name, IP literal, `*.domain` or `*`; port and one trailing dot ignored. */
+export function normalizeNetworkEntry(entry: unknown): NormalizedHost | undefined {
+  if (typeof entry !== "string") return undefined;
+  return normalizeHost(entry, true);
+}
+
+/** The message for a bad entry at `path` (e.g. `network[2]`). */
+export function networkEntryMessage(path: string, entry: unknown): string {
+  const shown = typeof entry === "string" ? JSON.stringify(entry.slice(0, 80)) : typeof entry;
+  return `${path} must be a host name, "*.domain" or "*" (got ${shown})`;
+}
+
+/** Options of `NetworkAllowlist`. */
+export interface NetworkAllowlistOptions {
+  /**
+   * How entries are named in errors (`${field}[i] must be ...`).
+   * @default "network"
+   */
+  field?: string;
+  /**
+   * When true, malformed entries are skipped (they match nothing) instead of
+   * throwing. `checkUrl` uses this so that it never throws.
+   * @default false
+   */
+  lenient?: boolean;
+}
+
+/**
+ * The network allowlist of a plugin (`permissions.network`): exact hosts
+ * (case-insensitive, IDN compared in punycode, port and one trailing dot
+ * ignored), `*.example.com` (subdomains only, never the apex) and `*` (every
+ * host). An empty list allows nothing.
+ *
+ * Deny by default: a host that does not normalise cleanly (`""`, spaces,
+ * `%`-escapes, `evil.com\@good.com`) is never allowed. Matching is label-exact:
+ * `*.example.com` does not match `badexample.com` or `example.com.evil.net`.
+ * Note that `*` and IP entries only answer "is it listed": private addresses
+ * are refused by `checkUrl` before the allowlist is consulted.
+ */
+export class NetworkAllowlist {
+  /** The entries as given (a frozen copy). */
+  readonly entries: readonly string[];
+  readonly #exact: Set<string>;
+  readonly #suffixes: readonly string[];
+  readonly #any: boolean;
+
+  constructor(entries: readonly string[], options: NetworkAllowlistOptions = {}) {
+    const field = options.field ?? "network";
+    if (!Array.isArray(entries)) {
+      throw new TypeError(`${field} must be an array of strings`);
+    }
+    const exact = new Set<string>();
+    const suffixes: string[] = [];
+    let any = false;
+    const kept: string[] = [];
+    entries.forEach((entry: unknown, i: number) => {
+      const n = normalizeNetworkEntry(entry);
+      if (!n) {
+        if (options.lenient) return;
+        throw new SandboxError("NETWORK_ENTRY_INVALID", networkEntryMessage(`${field}[${i}]`, entry));
+      }
+      kept.push(entry as string);
+      if (n.kind === "any") any = true;
+      else if (n.kind === "wildcard") suffixes.push(n.suffix);
+      else exact.add(n.host);
+    });
+    this.entries = Object.freeze(kept);
+    this.#exact = exact;
+    this.#suffixes = Object.freeze(suffixes);
+    this.#any = any;
+  }
+
+  /** Number of (valid) entries. Zero means no network access at all. */
+  get size(): number {
+    return this.entries.length;
+  }
+
+  /** True when `host` (a URL hostname, bracketed or bare IPv6, optionally with a port) is listed. */
+  allows(host: string): boolean {
+    if (this.entries.length === 0) return false;
+    const n = normalizeHost(host);
+    if (!n || (n.kind !== "name" && n.kind !== "ip")) return false;
+    if (this.#any) return true;
+    if (this.#exact.has(n.host)) return true;
+    if (n.kind === "name") {
+      for (const suffix of this.#suffixes) {
+        if (n.host.length > suffix.length && n.host.endsWith(suffix)) return true;
+      }
+    }
+    return false;
+  }
+}
