@@ -1,1 +1,13 @@
-export {};
+export {
+  BUILDER_VERSION,
+  buildFixture,
+  buildFixtureCoreModule,
+  cacheDir,
+  componentFromWat,
+  fixtureNames,
+  fixturePath,
+  fixtureSources,
+  worldWitPath,
+  type FixtureName,
+} from "./build.js";
+export { runComponent, type TestHost, type TestPlugin } from "./harness.js";
