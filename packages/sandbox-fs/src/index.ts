@@ -1,1 +1,8 @@
-export {};
+export { SandboxedFileSystem, FS_CHANNEL_NAME } from "./sandboxed-fs.js";
+export type { FsOptions } from "./options.js";
+export {
+  FS_ERROR_MESSAGES,
+  FsOptionsError,
+  FsPlatformError,
+  type FsErrorCode,
+} from "./errors.js";
