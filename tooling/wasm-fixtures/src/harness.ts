@@ -24,8 +24,11 @@ interface Instantiated {
   plugin: TestPlugin;
 }
 
+/** `WebAssembly` as a value (the Node 20 types declare only its types). */
+const wasm = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<object> } }).WebAssembly;
+
 type InstantiateFn = (
-  getCoreModule: (path: string) => Promise<WebAssembly.Module>,
+  getCoreModule: (path: string) => Promise<object>,
   imports: Record<string, unknown>,
 ) => Promise<Instantiated>;
 
@@ -48,7 +51,7 @@ export async function runComponent(
   }
   const mod = (await import(pathToFileURL(join(dir, "component.js")).href)) as { instantiate: InstantiateFn };
   const instance = await mod.instantiate(
-    async (path) => WebAssembly.compile(await readFile(join(dir, path))),
+    async (path) => wasm.compile(await readFile(join(dir, path))),
     { host, ...extraImports },
   );
   return { plugin: instance.plugin, dispose: () => rm(dir, { recursive: true, force: true }) };
