@@ -23,3 +23,20 @@ export {
   type CheckUrlCode,
   type CheckUrlResult,
 } from "./check-url.js";
+export { RateCounter, type RateCounterOptions } from "./rate.js";
+export {
+  envAccess,
+  explainEnvAccess,
+  readEnv,
+  HARD_DENIED_ENV_VARS,
+  SENSITIVE_ENV_MARKERS,
+  type EnvAccessOptions,
+  type EnvAccessReason,
+} from "./env.js";
+export {
+  truncateLogMessage,
+  LogLimiter,
+  TRUNCATION_SUFFIX,
+  LOG_MESSAGE_MAX_BYTES,
+  type LogLimiterOptions,
+} from "./log.js";

@@ -1,0 +1,152 @@
+import { assertClock, assertLimit, assertWindow } from "./rate.js";
+
+/** What `truncateLogMessage` appends to a cut message. */
+export const TRUNCATION_SUFFIX = "... [truncated]";
+/** Default byte limit of one log message (security-tests.md, T35). */
+export const LOG_MESSAGE_MAX_BYTES = 4096;
+
+/**
+ * Cuts a message over `maxBytes` UTF-8 bytes to its longest prefix of at most
+ * `maxBytes` bytes that ends on a character boundary (never between the two
+ * halves of a surrogate pair), then appends `... [truncated]` (not counted).
+ * A lone surrogate counts as the 3 bytes of the U+FFFD an encoder writes for
+ * it. Stops a plugin from flooding the host's log with huge messages without
+ * ever producing broken UTF-8.
+ */
+export function truncateLogMessage(msg: string, maxBytes: number = LOG_MESSAGE_MAX_BYTES): string {
+  if (typeof msg !== "string") throw new TypeError("msg must be a string");
+  if (!Number.isInteger(maxBytes) || maxBytes < 0) throw new TypeError("maxBytes must be an integer >= 0");
+  // Every UTF-16 unit encodes to at most 3 bytes.
+  if (msg.length * 3 <= maxBytes) return msg;
+  let bytes = 0;
+  let i = 0;
+  const n = msg.length;
+  while (i < n) {
+    const c = msg.charCodeAt(i);
+    let size: number;
+    let units = 1;
+    if (c < 0x80) size = 1;
+    else if (c < 0x800) size = 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < n) {
+      const d = msg.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        size = 4;
+        units = 2;
+      } else size = 3;
+    } else size = 3;
+    if (bytes + size > maxBytes) return msg.slice(0, i) + TRUNCATION_SUFFIX;
+    bytes += size;
+    i += units;
+  }
+  return msg;
+}
+
+/** Options of `LogLimiter`. */
+export interface LogLimiterOptions {
+  /**
+   * Messages written per window.
+   * @default 100
+   */
+  limit?: number;
+  /**
+   * Window length in milliseconds.
+   * @default 60000
+   */
+  windowMs?: number;
+  /**
+   * The clock, in milliseconds.
+   * @default performance.now
+   */
+  now?: () => number;
+}
+
+const defaultNow = (): number => performance.now();
+
+/**
+ * The log budget of one plugin instance: `limit` messages per fixed window;
+ * the rest are dropped silently and counted (T33, T34). When a window ends,
+ * its dropped count becomes available once through `takeDropped()`, so the
+ * host writes ONE throttle warning per window instead of one per message.
+ * Stops log flooding (disk filling, hiding other entries).
+ *
+ * Host usage, on every `log` call:
+ * ```ts
+ * const dropped = limiter.takeDropped();
+ * if (dropped > 0) warn(`plugin ${id}: ${dropped} log messages dropped (rate limit)`);
+ * if (limiter.tryLog()) write(truncateLogMessage(message));
+ * ```
+ * and `limiter.flushDropped()` when the plugin is closed.
+ */
+export class LogLimiter {
+  readonly limit: number;
+  readonly windowMs: number;
+  readonly #now: () => number;
+  #windowStart = Number.NEGATIVE_INFINITY;
+  #used = 0;
+  #dropped = 0;
+  #pending = 0;
+
+  constructor(options: LogLimiterOptions = {}) {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError("LogLimiter options must be an object");
+    }
+    const limit = options.limit ?? 100;
+    const windowMs = options.windowMs ?? 60_000;
+    assertLimit("limit", limit);
+    assertWindow("windowMs", windowMs);
+    assertClock("now", options.now);
+    this.limit = limit;
+    this.windowMs = windowMs;
+    this.#now = options.now ?? defaultNow;
+  }
+
+  #roll(): void {
+    const t = this.#now();
+    if (!(t < this.#windowStart + this.windowMs) && !Number.isNaN(t)) {
+      this.#pending += this.#dropped;
+      this.#dropped = 0;
+      this.#used = 0;
+      this.#windowStart = t;
+    }
+  }
+
+  /** True when the message may be written; false when it is dropped (and counted). */
+  tryLog(): boolean {
+    this.#roll();
+    if (this.#used < this.limit) {
+      this.#used++;
+      return true;
+    }
+    this.#dropped++;
+    return false;
+  }
+
+  /** Messages dropped so far in the current window. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /**
+   * The number of messages dropped in windows that have ended since the last
+   * call, reset to 0 by the call. 0 means no warning is due.
+   */
+  takeDropped(): number {
+    const t = this.#now();
+    if (!(t < this.#windowStart + this.windowMs) && !Number.isNaN(t)) {
+      // The current window is over: its drops are final.
+      this.#pending += this.#dropped;
+      this.#dropped = 0;
+    }
+    const n = this.#pending;
+    this.#pending = 0;
+    return n;
+  }
+
+  /** Every dropped message not yet reported, including the current window's (for shutdown). */
+  flushDropped(): number {
+    const n = this.#pending + this.#dropped;
+    this.#pending = 0;
+    this.#dropped = 0;
+    return n;
+  }
+}
