@@ -1,0 +1,372 @@
+import { channel } from "node:diagnostics_channel";
+import { promises as dnsPromises } from "node:dns";
+import { isIP } from "node:net";
+import { debuglog } from "node:util";
+import {
+  ClawftError,
+  NetworkAllowlist,
+  RateCounter,
+  SandboxError,
+  checkUrl,
+  isPrivateIp,
+  redactUrl,
+  type HttpAuditEvent,
+} from "@clawft/sandbox-policy";
+import { httpError, type HttpErrorCode } from "./errors.js";
+import { HttpOptionsError, resolveOptions, type HttpClientOptions, type ResolvedHttpOptions } from "./options.js";
+import { PinnedPools, toPinned, type PinnedAddress } from "./pinned-dispatcher.js";
+import { decodeUtf8, readLimited } from "./read-body.js";
+import { checkHeaders, normalizeMethod, userAgentFor } from "./request-rules.js";
+
+const debug = debuglog("clawft");
+
+/** The `node:diagnostics_channel` channel every `HttpAuditEvent` is published on. */
+export const HTTP_AUDIT_CHANNEL = "clawft:http";
+const auditChannel = channel(HTTP_AUDIT_CHANNEL);
+
+/** One request, in the shape of the WIT `http-request` import. */
+export interface HttpRequest {
+  /** `GET`, `HEAD`, `POST`, `PUT`, `PATCH`, `DELETE` or `OPTIONS` (any case). */
+  method: string;
+  /** An absolute `http:` or `https:` URL. */
+  url: string;
+  /** `[name, value]` pairs, sent in order (duplicates kept). */
+  headers?: ReadonlyArray<readonly [string, string]>;
+  /** The request body, sent as UTF-8. */
+  body?: string;
+}
+
+/** What `request` resolves to, whatever the status (a 3xx or 5xx is a response, not an error). */
+export interface HttpResponse {
+  status: number;
+  /** Lower-case names; a header received several times is joined with `", "`. */
+  headers: Record<string, string>;
+  /** The body decoded as UTF-8 (invalid bytes become U+FFFD), at most `maxResponseBytes` bytes of it. */
+  body: string;
+  /** True when the body was longer than `maxResponseBytes` and was cut. */
+  truncated: boolean;
+}
+
+/** Codes that are the sandbox saying no (audit `refused`); the rest are failures (`error`). */
+const REFUSALS: ReadonlySet<string> = new Set<HttpErrorCode>([
+  "HTTP_INVALID_URL",
+  "HTTP_SCHEME_NOT_ALLOWED",
+  "HTTP_NOT_PERMITTED",
+  "HTTP_HOST_NOT_ALLOWED",
+  "HTTP_PRIVATE_IP",
+  "HTTP_RATE_LIMITED",
+  "HTTP_BODY_TOO_LARGE",
+  "HTTP_BAD_HEADER",
+  "HTTP_METHOD_NOT_ALLOWED",
+]);
+
+const POLICY_CODES: Readonly<Record<string, HttpErrorCode>> = {
+  INVALID_URL: "HTTP_INVALID_URL",
+  SCHEME_NOT_ALLOWED: "HTTP_SCHEME_NOT_ALLOWED",
+  NETWORK_NOT_PERMITTED: "HTTP_NOT_PERMITTED",
+  HOST_NOT_ALLOWED: "HTTP_HOST_NOT_ALLOWED",
+  PRIVATE_IP: "HTTP_PRIVATE_IP",
+};
+
+/** undici error codes that mean the time ran out. */
+const TIMEOUT_CODES = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
+
+/** The system resolver: every address of the name, IPv4 and IPv6. */
+async function systemResolve(hostname: string): Promise<string[]> {
+  const answers = await dnsPromises.lookup(hostname, { all: true, verbatim: true });
+  return answers.map((a) => a.address);
+}
+
+/** Strips the brackets of an IPv6 URL host. */
+function bareHost(hostname: string): string {
+  return hostname.startsWith("[") && hostname.endsWith("]") ? hostname.slice(1, -1) : hostname;
+}
+
+/**
+ * Outbound HTTP for one plugin, through undici, where every request is checked
+ * on what is actually used: the URL as parsed, every address its host resolves
+ * to, and the one address set the connection is pinned to.
+ *
+ * Order of the checks (each one rejects with a `SandboxError`): method →
+ * headers → body size in UTF-8 bytes → `checkUrl` (scheme, allowlist, private
+ * IP literal) → rate limit → DNS (skipped for IP literals) → every address
+ * private/reserved unless inside `allowPrivateCidrs` → connect to the checked
+ * addresses only. The total timeout covers DNS, connect, headers and body.
+ *
+ * One instance per plugin: rate counter, connection pools and options belong to
+ * the instance, never to the process.
+ */
+export class SandboxedHttpClient {
+  readonly #options: ResolvedHttpOptions;
+  readonly #allowlist: NetworkAllowlist;
+  readonly #rate: RateCounter;
+  readonly #pools: PinnedPools;
+  readonly #userAgent: string;
+
+  constructor(options: HttpClientOptions) {
+    this.#options = resolveOptions(options);
+    try {
+      this.#allowlist = new NetworkAllowlist(this.#options.network, { field: "network" });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new HttpOptionsError(message.startsWith("network") ? message : `network is invalid: ${message}`);
+    }
+    this.#rate = new RateCounter({
+      limit: this.#options.maxRequestsPerMinute,
+      windowMs: 60_000,
+      now: this.#options.now,
+    });
+    this.#pools = new PinnedPools({ timeoutMs: this.#options.timeoutMs });
+    this.#userAgent = userAgentFor(this.#options.pluginId, this.#options.pluginVersion);
+  }
+
+  /** The resolved, frozen options (for diagnostics). */
+  get options(): ResolvedHttpOptions {
+    return this.#options;
+  }
+
+  /**
+   * Performs one request. Resolves for any HTTP status (redirects are not
+   * followed: a 3xx comes back as is); rejects with a `SandboxError` whose
+   * `code` is one of the `HTTP_*` codes for every refusal and failure.
+   */
+  async request(request: HttpRequest): Promise<HttpResponse> {
+    const o = this.#options;
+    const started = o.now();
+    const input = (request ?? {}) as Partial<HttpRequest>;
+    const event: HttpAuditEvent = {
+      method: typeof input.method === "string" ? input.method.slice(0, 16) : "(invalid)",
+      url: typeof input.url === "string" ? redactUrl(input.url) : "(invalid url)",
+      result: "ok",
+      durationMs: 0,
+    };
+    try {
+      const response = await this.#perform(input, event);
+      event.status = response.status;
+      return response;
+    } catch (error) {
+      if (error instanceof InvalidArgumentTypeError) {
+        // The host passed a value of the wrong type (a bug, not a plugin refusal).
+        event.code = error.code;
+        event.result = "error";
+        throw error;
+      }
+      const wrapped = this.#asSandboxError(error);
+      event.code = wrapped.code;
+      event.result = REFUSALS.has(wrapped.code) ? "refused" : "error";
+      throw wrapped;
+    } finally {
+      event.durationMs = Math.max(0, o.now() - started);
+      this.#emit(event);
+    }
+  }
+
+  /** Closes the kept-alive connections of this client. Later requests fail with `HTTP_NETWORK`. */
+  async close(): Promise<void> {
+    await this.#pools.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #perform(input: Partial<HttpRequest>, event: HttpAuditEvent): Promise<HttpResponse> {
+    const o = this.#options;
+
+    const method = normalizeMethod(input.method);
+    event.method = method;
+    const headers = checkHeaders(input.headers);
+
+    /** Request body limit, counted in UTF-8 bytes before anything is sent (memory and egress abuse). */
+    let body: Buffer | undefined;
+    if (input.body !== undefined && input.body !== null) {
+      if (typeof input.body !== "string") throw new InvalidArgumentTypeError("body must be a string or undefined");
+      // Every UTF-16 unit is at least one UTF-8 byte: a string longer than the
+      // limit is refused without encoding it.
+      if (input.body.length > o.maxRequestBytes) {
+        event.requestBytes = Buffer.byteLength(input.body, "utf8");
+        throw httpError("HTTP_BODY_TOO_LARGE", `${event.requestBytes} bytes > ${o.maxRequestBytes}`);
+      }
+      body = Buffer.from(input.body, "utf8");
+      event.requestBytes = body.length;
+      if (body.length > o.maxRequestBytes) {
+        throw httpError("HTTP_BODY_TOO_LARGE", `${body.length} bytes > ${o.maxRequestBytes}`);
+      }
+    }
+
+    if (typeof input.url !== "string") throw httpError("HTTP_INVALID_URL", "url must be a string");
+    const target = this.#checkTarget(input.url);
+
+    /**
+     * Rate limit, per client. Only requests that passed every static check
+     * count: a refused request costs no DNS query and no connection, so it
+     * cannot be used to reach anything, and a plugin's typo does not eat its
+     * budget. Everything from here on (DNS, connection) counts.
+     */
+    if (!this.#rate.tryAcquire()) throw httpError("HTTP_RATE_LIMITED");
+
+    const controller = new AbortController();
+    const timeoutError = httpError("HTTP_TIMEOUT", `no complete response within ${o.timeoutMs} ms`);
+    /** Total timeout: a server that answers one byte a second (slowloris in reverse) cannot hold the plugin. */
+    const timer = setTimeout(() => controller.abort(timeoutError), o.timeoutMs);
+    try {
+      const addresses = await this.#resolveChecked(target, controller.signal);
+      const pool = this.#pools.get(target.url.origin, addresses);
+      debug("http %s %s -> %s", method, event.url, addresses.map((a) => a.address).join(","));
+      const res = await pool.request({
+        method,
+        path: `${target.url.pathname}${target.url.search}`,
+        headers: [...headers, "user-agent", this.#userAgent],
+        body,
+        signal: controller.signal,
+      });
+      const { bytes, truncated } = await readLimited(res.body, o.maxResponseBytes);
+      event.bytes = bytes.length;
+      return {
+        status: res.statusCode,
+        headers: joinHeaders(res.headers),
+        body: decodeUtf8(bytes, truncated),
+        truncated,
+      };
+    } catch (error) {
+      if (controller.signal.aborted) throw timeoutError;
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** `checkUrl` from sandbox-policy, mapped to `HTTP_*` codes, plus the operator's private-range opt-in for literals. */
+  #checkTarget(url: string): { url: URL; host: string; isIp: boolean } {
+    const checked = checkUrl(url, this.#allowlist);
+    let target: { url: URL; host: string; isIp: boolean };
+    if (checked.ok) {
+      target = checked;
+    } else if (checked.code === "PRIVATE_IP" && this.#options.allowedPrivate !== undefined) {
+      // A private literal: allowed only when inside `allowPrivateCidrs` AND listed.
+      const parsed = new URL(url);
+      const host = bareHost(parsed.hostname);
+      if (!this.#insideAllowedPrivate(host)) throw httpError("HTTP_PRIVATE_IP");
+      if (!this.#allowlist.allows(host)) throw httpError("HTTP_HOST_NOT_ALLOWED");
+      target = { url: parsed, host, isIp: true };
+    } else {
+      const code = POLICY_CODES[checked.code] ?? "HTTP_INVALID_URL";
+      throw new SandboxError(code, checked.message);
+    }
+    /**
+     * Credentials in the URL are refused rather than silently dropped or turned
+     * into an `Authorization` header behind the plugin's back (and they would
+     * otherwise be easy to leak into logs); the plugin can send the header.
+     */
+    if (target.url.username !== "" || target.url.password !== "") {
+      throw httpError("HTTP_INVALID_URL", "credentials in the URL are not supported; send an Authorization header");
+    }
+    return target;
+  }
+
+  #insideAllowedPrivate(address: string): boolean {
+    const matcher = this.#options.allowedPrivate;
+    if (matcher === undefined) return false;
+    const family = isIP(address);
+    if (family === 4) return matcher.check(address, "ipv4");
+    if (family === 6) return matcher.check(address, "ipv6");
+    return false;
+  }
+
+  /**
+   * Resolves the host once and checks every answer: if ANY address is private
+   * or reserved (and not inside `allowPrivateCidrs`) the request is refused and
+   * no connection is made. Stops SSRF through a name that points at
+   * `127.0.0.1`, `169.254.169.254` or an internal network, including a name
+   * with one public and one private answer (the connection could pick either).
+   * IP literals skip DNS entirely.
+   */
+  async #resolveChecked(target: { host: string; isIp: boolean }, signal: AbortSignal): Promise<PinnedAddress[]> {
+    let answers: unknown;
+    if (target.isIp || isIP(target.host) !== 0) {
+      answers = [target.host];
+    } else {
+      const resolver = this.#options.resolve ?? systemResolve;
+      try {
+        answers = await raceAbort(resolver(target.host), signal);
+      } catch (error) {
+        if (signal.aborted) throw error;
+        const code = (error as NodeJS.ErrnoException | null)?.code;
+        throw httpError("HTTP_NETWORK", `could not resolve ${target.host}${typeof code === "string" ? ` (${code})` : ""}`, error);
+      }
+    }
+    if (!Array.isArray(answers) || answers.length === 0) {
+      throw httpError("HTTP_NETWORK", `could not resolve ${target.host} (no address)`);
+    }
+    const pinned: PinnedAddress[] = [];
+    for (const answer of answers) {
+      if (typeof answer !== "string" || isIP(answer) === 0) {
+        // Connecting to a non-address would need another lookup: never.
+        throw httpError("HTTP_NETWORK", `could not resolve ${target.host} (resolver returned a non-address)`);
+      }
+      if (isPrivateIp(answer) && !this.#insideAllowedPrivate(answer)) throw httpError("HTTP_PRIVATE_IP");
+      if (!pinned.some((p) => p.address === answer)) pinned.push(toPinned(answer));
+    }
+    return pinned;
+  }
+
+  #asSandboxError(error: unknown): SandboxError {
+    if (SandboxError.isInstance(error)) return error;
+    if (ClawftError.isInstance(error)) return httpError("HTTP_NETWORK", error.message, error);
+    const code = (error as { code?: unknown } | null)?.code;
+    if (typeof code === "string" && TIMEOUT_CODES.has(code)) {
+      return httpError("HTTP_TIMEOUT", `no complete response within ${this.#options.timeoutMs} ms`, error);
+    }
+    const detail = typeof code === "string" ? code : error instanceof Error ? error.message : String(error);
+    return httpError("HTTP_NETWORK", detail, error);
+  }
+
+  #emit(event: HttpAuditEvent): void {
+    const frozen = Object.freeze({ ...event });
+    const sink = this.#options.audit;
+    if (sink !== undefined) {
+      try {
+        sink(frozen);
+      } catch {
+        // A sink must not throw; if it does, the request's outcome stands.
+      }
+    }
+    if (auditChannel.hasSubscribers) auditChannel.publish(frozen);
+  }
+}
+
+/** A `TypeError` for an argument of the wrong type (`code` `ERR_INVALID_ARG_TYPE`, like Node's own). */
+class InvalidArgumentTypeError extends TypeError {
+  readonly code = "ERR_INVALID_ARG_TYPE";
+}
+
+/** Joins undici's response headers into one string per lower-case name. */
+function joinHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    out[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  return out;
+}
+
+/** Rejects with the signal's reason as soon as it aborts, whatever `promise` does. */
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+
