@@ -40,3 +40,19 @@ export {
   LOG_MESSAGE_MAX_BYTES,
   type LogLimiterOptions,
 } from "./log.js";
+export {
+  parseManifest,
+  parseManifestWithWarnings,
+  diffPermissions,
+  manifestResources,
+  manifestJsonSchema,
+  manifestSchema,
+  ManifestError,
+  PLUGIN_CAPABILITIES,
+  type PluginManifest,
+  type PluginCapability,
+  type PluginPermissions,
+  type PluginResources,
+  type ManifestParseResult,
+  type PermissionDiff,
+} from "./manifest.js";

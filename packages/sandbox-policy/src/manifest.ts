@@ -1,0 +1,377 @@
+import { z } from "zod";
+import { normalizeNetworkEntry } from "./allowlist.js";
+import { RESOURCE_DEFAULTS, RESOURCE_HARD_LIMITS, type ResourceLimits } from "./defaults.js";
+import { HARD_DENIED_ENV_VARS } from "./env.js";
+import { ClawftError, type ClawftErrorOptions } from "./errors.js";
+
+/** What a plugin provides (the reference host's `PluginCapability`). */
+export const PLUGIN_CAPABILITIES = Object.freeze([
+  "tool",
+  "channel",
+  "pipeline_stage",
+  "skill",
+  "memory_backend",
+  "voice",
+] as const);
+export type PluginCapability = (typeof PLUGIN_CAPABILITIES)[number];
+
+/** `permissions` of the manifest: what the plugin asks for. */
+export interface PluginPermissions {
+  /** Host names, `*.domain` or `*` (all public hosts). Empty: no network. */
+  network: string[];
+  /** Paths the plugin may read and write. Empty: no filesystem. */
+  filesystem: string[];
+  /** Environment variable names the plugin may read. Empty: none. */
+  env_vars: string[];
+  /** Shell access (never granted without the user's approval). */
+  shell: boolean;
+}
+
+/** `resources` of the manifest (snake_case, as in the JSON). */
+export interface PluginResources {
+  max_fuel: number;
+  max_memory_mb: number;
+  max_table_elements: number;
+  max_execution_seconds: number;
+  max_http_requests_per_minute: number;
+  max_log_messages_per_minute: number;
+}
+
+/** A validated `clawft.plugin.json`, defaults filled in, resources clamped. */
+export interface PluginManifest {
+  id: string;
+  name: string;
+  version: string;
+  capabilities: PluginCapability[];
+  wasm_module?: string;
+  skills: string[];
+  tools: string[];
+  permissions: PluginPermissions;
+  resources: PluginResources;
+  /** Unknown top-level keys are kept (forward compatibility) and warned about. */
+  [key: string]: unknown;
+}
+
+/** The result of `parseManifestWithWarnings`. */
+export interface ManifestParseResult {
+  manifest: PluginManifest;
+  /** Non-fatal findings, each naming the field (clamped resources, unknown keys, ...). */
+  warnings: string[];
+}
+
+/** A manifest that cannot be used. `issues` names every bad field. */
+export class ManifestError extends ClawftError {
+  static override readonly marker: symbol = Symbol.for("clawft.error.ManifestError");
+  /** One line per problem, each starting with the field path (`permissions.network[2]: ...`). */
+  readonly issues: readonly string[];
+
+  constructor(issues: readonly string[], options: ClawftErrorOptions = {}) {
+    const shown = issues.slice(0, 10).join("; ");
+    const more = issues.length > 10 ? `; and ${issues.length - 10} more` : "";
+    super("MANIFEST_INVALID", `invalid plugin manifest: ${shown}${more}`, options);
+    this.name = "ManifestError";
+    this.issues = Object.freeze([...issues]);
+  }
+}
+
+/** Reverse-domain id: at least two dot-separated labels of letters, digits, `-` and `_`. */
+const ID_RE = /^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9_-]{0,62}))+$/;
+/** semver.org's regular expression (2.0.0). */
+const SEMVER_RE =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
+
+const typeError = (expected: string) => (iss: { input?: unknown }) =>
+  iss.input === undefined ? "is required" : `must be ${expected}`;
+
+const str = (expected = "a string") => z.string({ error: typeError(expected) });
+
+/**
+ * A path relative to the plugin folder: not absolute, no `..` segment, no
+ * backslash, drive letter or NUL. Stops a manifest from pointing the loader at
+ * a module outside its own folder.
+ */
+function isRelativeModulePath(p: string): boolean {
+  if (p.length === 0 || p.length > 1024 || p.includes("\0") || p.includes("\\")) return false;
+  if (p.startsWith("/") || /^[A-Za-z]:/.test(p)) return false;
+  return !p.split("/").some((seg) => seg === "..");
+}
+
+const networkEntry = str().refine((v) => normalizeNetworkEntry(v) !== undefined, {
+  message: 'must be a host name, "*.domain" or "*"',
+});
+
+const filesystemEntry = str()
+  .min(1, "must not be empty")
+  .max(4096, "must be at most 4096 characters")
+  .refine((v) => !v.includes("\0"), { message: "must not contain NUL" });
+
+const envVarEntry = str()
+  .min(1, "must not be empty")
+  .max(1024, "must be at most 1024 characters")
+  .refine((v) => !v.includes("\0") && !v.includes("="), { message: "must not contain NUL or '='" });
+
+const list = <T extends z.ZodType>(item: T, expected: string) =>
+  z.array(item, { error: typeError(expected) }).max(1000, "must have at most 1000 entries");
+
+const permissionsSchema = z
+  .strictObject(
+    {
+      network: list(networkEntry, "an array of host names")
+        .default([])
+        .describe('Hosts the plugin may reach: "api.example.com", "*.example.com" (subdomains only) or "*" (every public host). Empty: no network.'),
+      filesystem: list(filesystemEntry, "an array of paths")
+        .default([])
+        .describe("Paths the plugin may read and write. Empty: no filesystem access."),
+      env_vars: list(envVarEntry, "an array of variable names")
+        .default([])
+        .describe("Environment variables the plugin may read. Names with _SECRET, _PASSWORD or _TOKEN need the user's approval."),
+      shell: z
+        .boolean({ error: typeError("a boolean") })
+        .default(false)
+        .describe("Shell access; needs the user's approval."),
+    },
+    { error: typeError("an object") },
+  )
+  .default({ network: [], filesystem: [], env_vars: [], shell: false });
+
+const resourceInt = (key: keyof PluginResources, min: number, unit: string) => {
+  const camel = SNAKE_TO_CAMEL[key];
+  return z
+    .number({ error: typeError("a number") })
+    .int("must be an integer")
+    .min(min, min === 0 ? "must be >= 0" : `must be >= ${min}`)
+    .default(RESOURCE_DEFAULTS[camel])
+    .describe(`${unit} (default ${RESOURCE_DEFAULTS[camel]}, hard maximum ${RESOURCE_HARD_LIMITS[camel]}; larger values are clamped)`);
+};
+
+const SNAKE_TO_CAMEL: Readonly<Record<keyof PluginResources, keyof ResourceLimits>> = Object.freeze({
+  max_fuel: "maxFuel",
+  max_memory_mb: "maxMemoryMb",
+  max_table_elements: "maxTableElements",
+  max_execution_seconds: "maxExecutionSeconds",
+  max_http_requests_per_minute: "maxHttpRequestsPerMinute",
+  max_log_messages_per_minute: "maxLogMessagesPerMinute",
+});
+
+const resourcesSchema = z
+  .strictObject(
+    {
+      max_fuel: resourceInt("max_fuel", 1, "Fuel units per call"),
+      max_memory_mb: resourceInt("max_memory_mb", 1, "Linear memory in MiB"),
+      max_table_elements: resourceInt("max_table_elements", 0, "Table elements"),
+      max_execution_seconds: resourceInt("max_execution_seconds", 1, "Wall clock per call in seconds"),
+      max_http_requests_per_minute: resourceInt("max_http_requests_per_minute", 0, "HTTP requests per minute"),
+      max_log_messages_per_minute: resourceInt("max_log_messages_per_minute", 0, "Log messages per minute"),
+    },
+    { error: typeError("an object") },
+  )
+  .default({
+    max_fuel: RESOURCE_DEFAULTS.maxFuel,
+    max_memory_mb: RESOURCE_DEFAULTS.maxMemoryMb,
+    max_table_elements: RESOURCE_DEFAULTS.maxTableElements,
+    max_execution_seconds: RESOURCE_DEFAULTS.maxExecutionSeconds,
+    max_http_requests_per_minute: RESOURCE_DEFAULTS.maxHttpRequestsPerMinute,
+    max_log_messages_per_minute: RESOURCE_DEFAULTS.maxLogMessagesPerMinute,
+  });
+
+/** The zod schema of `clawft.plugin.json` (before clamping). */
+export const manifestSchema = z
+  .looseObject(
+    {
+      id: str()
+        .regex(ID_RE, "must be a reverse-domain id such as com.example.my-plugin")
+        .max(255, "must be at most 255 characters")
+        .describe("Unique reverse-domain identifier, e.g. com.example.weather."),
+      name: str()
+        .min(1, "must not be empty")
+        .max(256, "must be at most 256 characters")
+        .refine((v) => v.length === 0 || v.trim().length > 0, { message: "must not be blank" })
+        .describe("Human-readable name."),
+      version: str()
+        .regex(SEMVER_RE, "must be a semantic version such as 1.2.3")
+        .max(256, "must be at most 256 characters")
+        .describe("Semantic version (semver 2.0.0)."),
+      capabilities: z
+        .array(
+          z.enum(PLUGIN_CAPABILITIES, {
+            error: () => `must be one of ${PLUGIN_CAPABILITIES.join(", ")}`,
+          }),
+          { error: typeError("an array of capabilities") },
+        )
+        .min(1, "must list at least one capability")
+        .max(PLUGIN_CAPABILITIES.length * 4, "has too many entries")
+        .describe("What the plugin provides."),
+      wasm_module: str()
+        .refine(isRelativeModulePath, { message: "must be a relative path inside the plugin folder" })
+        .optional()
+        .describe("Path of the WebAssembly component, relative to the plugin folder."),
+      skills: list(str().max(256, "must be at most 256 characters"), "an array of strings")
+        .default([])
+        .describe("Skills provided by this plugin."),
+      tools: list(str().max(256, "must be at most 256 characters"), "an array of strings")
+        .default([])
+        .describe("Tools provided by this plugin."),
+      permissions: permissionsSchema.describe("What the plugin asks for. Everything is denied by default."),
+      resources: resourcesSchema.describe("Resource limits. Values above the hard maximum are clamped."),
+    },
+    { error: typeError("a JSON object") },
+  )
+  .describe("clawft plugin manifest (clawft.plugin.json)");
+
+const KNOWN_KEYS = new Set(Object.keys(manifestSchema.shape));
+
+/** The JSON Schema (draft 2020-12) of `clawft.plugin.json`, for editors and validators. */
+export const manifestJsonSchema: Readonly<Record<string, unknown>> = Object.freeze({
+  ...z.toJSONSchema(manifestSchema, { io: "input", unrepresentable: "any" }),
+  $id: "https://unpkg.com/@clawft/sandbox-policy/dist/manifest.schema.json",
+  title: "clawft plugin manifest",
+});
+
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const seg of path) {
+    if (typeof seg === "number") out += `[${seg}]`;
+    else out += out === "" ? String(seg) : `.${String(seg)}`;
+  }
+  return out === "" ? "(root)" : out;
+}
+
+function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  const out: string[] = [];
+  for (const issue of issues) {
+    if (issue.code === "unrecognized_keys") {
+      const where = formatPath(issue.path);
+      const what = where === "permissions" ? "unknown permission" : "unknown key";
+      for (const key of issue.keys) out.push(`${formatPath([...issue.path, key])}: ${what}`);
+      continue;
+    }
+    out.push(`${formatPath(issue.path)}: ${issue.message}`);
+  }
+  return out;
+}
+
+/**
+ * Validates a manifest (an object, or its JSON text) and returns it with
+ * defaults filled in, plus warnings: resources above their hard maximum are
+ * clamped (a plugin can never grant itself more than the host's ceiling),
+ * unknown top-level keys are kept, a `__proto__` key is dropped, hard-denied
+ * env vars are pointed out. Throws `ManifestError` (code `MANIFEST_INVALID`)
+ * listing every bad field.
+ */
+export function parseManifestWithWarnings(input: unknown): ManifestParseResult {
+  let value = input;
+  if (typeof input === "string") {
+    try {
+      value = JSON.parse(input) as unknown;
+    } catch (e) {
+      throw new ManifestError([`(root): invalid JSON: ${(e as Error).message}`], { cause: e });
+    }
+  }
+  const warnings: string[] = [];
+  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+    for (const key of Object.keys(value)) {
+      if (key === "__proto__") warnings.push(`__proto__: key ignored`);
+      else if (!KNOWN_KEYS.has(key)) warnings.push(`${key}: unknown key (kept)`);
+    }
+  } else {
+    throw new ManifestError(["(root): must be a JSON object"]);
+  }
+  const parsed = manifestSchema.safeParse(value);
+  if (!parsed.success) throw new ManifestError(formatIssues(parsed.error.issues), { cause: parsed.error });
+
+  const data = parsed.data as PluginManifest;
+  for (const key of Object.keys(SNAKE_TO_CAMEL) as (keyof PluginResources)[]) {
+    const max = RESOURCE_HARD_LIMITS[SNAKE_TO_CAMEL[key]];
+    if (data.resources[key] > max) {
+      warnings.push(`resources.${key}: ${data.resources[key]} is above the hard maximum ${max}; clamped to ${max}`);
+      data.resources[key] = max;
+    }
+  }
+  data.permissions.env_vars.forEach((name, i) => {
+    if (HARD_DENIED_ENV_VARS.includes(name.toUpperCase())) {
+      warnings.push(`permissions.env_vars[${i}]: ${name} is never readable by plugins`);
+    }
+  });
+  return { manifest: data, warnings };
+}
+
+/** `parseManifestWithWarnings(input).manifest`: the warnings are dropped. */
+export function parseManifest(input: unknown): PluginManifest {
+  return parseManifestWithWarnings(input).manifest;
+}
+
+/** The manifest's resources in the camelCase form the other packages use. */
+export function manifestResources(manifest: Pick<PluginManifest, "resources">): ResourceLimits {
+  const r = manifest.resources;
+  return {
+    maxFuel: r.max_fuel,
+    maxMemoryMb: r.max_memory_mb,
+    maxTableElements: r.max_table_elements,
+    maxExecutionSeconds: r.max_execution_seconds,
+    maxHttpRequestsPerMinute: r.max_http_requests_per_minute,
+    maxLogMessagesPerMinute: r.max_log_messages_per_minute,
+  };
+}
+
+/** New permissions in an upgrade (what needs the user's consent again). */
+export interface PermissionDiff {
+  network: string[];
+  filesystem: string[];
+  env_vars: string[];
+  /** True when shell goes from not approved to requested. */
+  shell: boolean;
+  /** True when anything above is new. */
+  hasNew: boolean;
+  /** `!hasNew`. */
+  isEmpty: boolean;
+}
+
+function newEntries(
+  approved: readonly string[] | undefined,
+  requested: readonly string[] | undefined,
+  key: (s: string) => string,
+): string[] {
+  const have = new Set((approved ?? []).map(key));
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const entry of requested ?? []) {
+    const k = key(entry);
+    if (have.has(k) || seen.has(k)) continue;
+    seen.add(k);
+    out.push(entry);
+  }
+  return out;
+}
+
+/** Network entries compare in normalised form (`API.example.com.` = `api.example.com`). */
+function networkKey(entry: string): string {
+  const n = normalizeNetworkEntry(entry);
+  if (!n) return `\0invalid:${entry}`;
+  switch (n.kind) {
+    case "any":
+      return "*";
+    case "wildcard":
+      return `*${n.suffix}`;
+    default:
+      return n.host;
+  }
+}
+
+/**
+ * What `requested` asks for beyond `approved` (T41: an upgrade that adds a
+ * permission asks the user again, for the new permission only). Network
+ * entries compare in normalised form; paths and env names exactly; `shell` is
+ * new when it goes from false to true. A `*` in `approved.network` does not
+ * absorb new exact entries: anything not literally approved before is new.
+ */
+export function diffPermissions(
+  approved: Partial<PluginPermissions> | undefined,
+  requested: Partial<PluginPermissions>,
+): PermissionDiff {
+  const network = newEntries(approved?.network, requested.network, networkKey);
+  const filesystem = newEntries(approved?.filesystem, requested.filesystem, (s) => s);
+  const env_vars = newEntries(approved?.env_vars, requested.env_vars, (s) => s);
+  const shell = requested.shell === true && approved?.shell !== true;
+  const hasNew = network.length > 0 || filesystem.length > 0 || env_vars.length > 0 || shell;
+  return { network, filesystem, env_vars, shell, hasNew, isEmpty: !hasNew };
+}
