@@ -382,7 +382,7 @@ export class SandboxedFileSystem {
   #entryError(cause: unknown, rel: string): SandboxError {
     const code = errnoCode(cause);
     if (code === "ENOENT") return fsError("FS_NOT_FOUND", quotePath(rel));
-    if (code === "EISDIR" || code === "ENOTEMPTY") return fsError("FS_NOT_A_FILE", `${quotePath(rel)} is a directory`);
+    if (code === "EISDIR" || code === "ENOTEMPTY") return fsError("FS_NOT_A_FILE", `${quotePath(rel)} is a directory`, cause);
     return this.#ioError(cause, rel);
   }
 
