@@ -1,0 +1,479 @@
+import { readFile } from "node:fs/promises";
+import type { Readable, Writable } from "node:stream";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { ClawftError } from "@clawft/sandbox-policy";
+import type { DownloadProgress } from "../lifecycle/download.js";
+import { LifecycleError } from "../lifecycle/errors.js";
+import { PluginManager } from "../lifecycle/manager.js";
+import { defaultDataDir } from "../lifecycle/options.js";
+import { describePermissions } from "../lifecycle/permissions.js";
+import { readAuditLog } from "./audit-log.js";
+import { createConsentCallback, parsePreGrants, type PreGrants } from "./consent.js";
+import { formatBytes, parseSince, safeText, table } from "./format.js";
+import { HELP, commandHelp } from "./help.js";
+import { runTool } from "./run-tool.js";
+
+/** Exit codes of `clawft-plugin` (documented in `--help` and the README). */
+export const EXIT = Object.freeze({
+  OK: 0,
+  /** Unexpected failure (a bug, an I/O error). */
+  ERROR: 1,
+  /** Bad command line: unknown command or option, missing argument, unreadable grant file. */
+  USAGE: 2,
+  /** No such plugin or key. */
+  NOT_FOUND: 3,
+  /** Consent refused (or not given in non-interactive mode). */
+  CONSENT_DENIED: 4,
+  /** Signature missing/invalid/untrusted, or an installed file changed (sha256). */
+  VERIFICATION_FAILED: 5,
+  /** The plugin package is invalid: archive, manifest, size limits, downgrade. */
+  INVALID_PLUGIN: 6,
+  /** The plugin failed while running (tool error, trap, resource limit). */
+  RUN_FAILED: 7,
+  /** The download failed. */
+  DOWNLOAD_FAILED: 8,
+  /** The data directory is corrupt or locked by another process. */
+  DATA_DIR: 9,
+});
+
+/** Maps an error code to its exit code. */
+export function exitCodeFor(code: string | undefined): number {
+  switch (code) {
+    case "PLUGIN_NOT_FOUND":
+    case "PLUGIN_KEY_NOT_FOUND":
+      return EXIT.NOT_FOUND;
+    case "PLUGIN_CONSENT_DENIED":
+      return EXIT.CONSENT_DENIED;
+    case "PLUGIN_SIGNATURE_MISSING":
+    case "PLUGIN_SIGNATURE_INVALID":
+    case "PLUGIN_SIGNATURE_UNTRUSTED":
+    case "PLUGIN_INTEGRITY_MISMATCH":
+      return EXIT.VERIFICATION_FAILED;
+    case "PLUGIN_SOURCE_INVALID":
+    case "PLUGIN_ARCHIVE_INVALID":
+    case "PLUGIN_ARCHIVE_TOO_LARGE":
+    case "PLUGIN_INVALID_MANIFEST":
+    case "PLUGIN_TOO_LARGE":
+    case "PLUGIN_DOWNGRADE_REFUSED":
+    case "PLUGIN_KEY_INVALID":
+    case "PLUGIN_INVALID":
+    case "PLUGIN_FORBIDDEN_IMPORT":
+      return EXIT.INVALID_PLUGIN;
+    case "PLUGIN_DOWNLOAD_FAILED":
+      return EXIT.DOWNLOAD_FAILED;
+    case "PLUGIN_STATE_CORRUPT":
+    case "PLUGIN_DATA_DIR_BUSY":
+      return EXIT.DATA_DIR;
+    case "CLI_USAGE":
+    case "PLUGIN_OPTIONS_INVALID":
+      return EXIT.USAGE;
+    case undefined:
+      return EXIT.ERROR;
+    default:
+      return code.startsWith("PLUGIN_") || code.startsWith("RESOURCE_") || code.startsWith("FS_") || code.startsWith("HTTP_")
+        ? EXIT.RUN_FAILED
+        : EXIT.ERROR;
+  }
+}
+
+/** A command-line mistake: printed with a hint to `--help`, exit code 2. */
+class UsageError extends ClawftError {
+  constructor(message: string) {
+    super("CLI_USAGE", message);
+    this.name = "UsageError";
+  }
+}
+
+/** What the CLI talks to; `main.ts` passes the process's streams. Tests can pass their own. */
+export interface CliIo {
+  stdout: Writable;
+  stderr: Writable;
+  stdin: Readable;
+  /** True when both stdin and stderr are terminals: only then is the user asked interactively. */
+  interactive: boolean;
+  /** True when stderr is a terminal (progress is redrawn in place). */
+  stderrIsTTY: boolean;
+}
+
+const COMMON = {
+  "data-dir": { type: "string" },
+  json: { type: "boolean" },
+  debug: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const satisfies ParseArgsConfig["options"];
+
+const CONSENT = {
+  yes: { type: "boolean", short: "y" },
+  grant: { type: "string" },
+} as const satisfies ParseArgsConfig["options"];
+
+const LIMITS = {
+  "max-module-bytes": { type: "string" },
+  "max-module-gzip-bytes": { type: "string" },
+} as const satisfies ParseArgsConfig["options"];
+
+const SPECS = {
+  install: { ...COMMON, ...CONSENT, ...LIMITS, "allow-downgrade": { type: "boolean" } },
+  list: { ...COMMON },
+  info: { ...COMMON },
+  run: { ...COMMON, ...CONSENT, ...LIMITS },
+  permissions: { ...COMMON },
+  revoke: { ...COMMON, version: { type: "string" } },
+  remove: { ...COMMON },
+  audit: { ...COMMON, plugin: { type: "string" }, since: { type: "string" }, limit: { type: "string" } },
+  keys: { ...COMMON, name: { type: "string" } },
+} as const satisfies Record<string, ParseArgsConfig["options"]>;
+
+type Command = keyof typeof SPECS;
+
+function isCommand(name: string): name is Command {
+  return Object.prototype.hasOwnProperty.call(SPECS, name);
+}
+
+function positiveIntOption(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) <= 0 || !Number.isSafeInteger(Number(value))) {
+    throw new UsageError(`--${flag} must be a positive integer`);
+  }
+  return Number(value);
+}
+
+/**
+ * Runs `clawft-plugin` with `argv` (without `node` and the script) and returns the exit code.
+ * Never throws: every failure becomes one line on stderr (and a stack with `--debug`).
+ */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const out = (text: string) => io.stdout.write(`${text}\n`);
+  const err = (text: string) => io.stderr.write(`${text}\n`);
+  const debug = argv.includes("--debug");
+  const [first, ...rest] = argv;
+
+  if (first === undefined || first === "--help" || first === "-h" || first === "help") {
+    const topic = first === "help" ? rest[0] : undefined;
+    if (topic !== undefined && isCommand(topic)) out(commandHelp(topic));
+    else out(HELP);
+    return first === undefined ? EXIT.USAGE : EXIT.OK;
+  }
+  if (first === "--version") {
+    out("clawft-plugin (@clawft/host)");
+    return EXIT.OK;
+  }
+  if (!isCommand(first)) {
+    err(`clawft-plugin: unknown command ${JSON.stringify(safeText(first))}; see clawft-plugin --help`);
+    return EXIT.USAGE;
+  }
+  const command = first;
+
+  try {
+    let parsed;
+    try {
+      parsed = parseArgs({ args: [...rest], options: SPECS[command], allowPositionals: true, strict: true });
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    const values = parsed.values as Record<string, string | boolean | undefined>;
+    const positionals = parsed.positionals;
+    if (values.help) {
+      out(commandHelp(command));
+      return EXIT.OK;
+    }
+    const json = values.json === true;
+    const dataDir = typeof values["data-dir"] === "string" ? values["data-dir"] : defaultDataDir();
+
+    let refusal: string | undefined;
+    let grants: PreGrants | undefined;
+    if (typeof values.grant === "string") {
+      let text: string;
+      try {
+        text = await readFile(values.grant, "utf8");
+      } catch (error) {
+        throw new UsageError(`cannot read grant file ${values.grant}: ${(error as Error).message}`);
+      }
+      try {
+        grants = parsePreGrants(text);
+      } catch (error) {
+        throw new UsageError(`invalid grant file ${values.grant}: ${(error as Error).message}`);
+      }
+    }
+    const approve = createConsentCallback(
+      { yes: values.yes === true, grants, interactive: io.interactive, input: io.stdin, output: io.stderr },
+      (why) => {
+        refusal = why;
+      },
+    );
+    const maxModuleBytes = positiveIntOption(values["max-module-bytes"] as string | undefined, "max-module-bytes");
+    const maxModuleGzipBytes = positiveIntOption(
+      values["max-module-gzip-bytes"] as string | undefined,
+      "max-module-gzip-bytes",
+    );
+    const warnings: string[] = [];
+    const manager = new PluginManager({
+      dataDir,
+      approve,
+      logger: { warn: (message) => warnings.push(message) },
+      ...(maxModuleBytes === undefined ? {} : { maxModuleBytes }),
+      ...(maxModuleGzipBytes === undefined ? {} : { maxModuleGzipBytes }),
+    });
+    const flushWarnings = () => {
+      for (const w of warnings.splice(0)) err(`clawft-plugin: warning: ${safeText(w, 500)}`);
+    };
+    const need = (index: number, what: string): string => {
+      const value = positionals[index];
+      if (value === undefined || value === "") throw new UsageError(`missing ${what}; see clawft-plugin ${command} --help`);
+      return value;
+    };
+    const noMore = (count: number) => {
+      if (positionals.length > count) {
+        throw new UsageError(`unexpected argument ${JSON.stringify(safeText(positionals[count] ?? ""))}`);
+      }
+    };
+
+    try {
+      switch (command) {
+        case "install": {
+          const source = need(0, "<path|url>");
+          noMore(1);
+          let lastShown = -1;
+          const onProgress = (p: DownloadProgress) => {
+            const pct = p.total ? Math.floor((p.received / p.total) * 100) : undefined;
+            const text = `downloading ${safeText(p.url)}: ${formatBytes(p.received)}${p.total ? ` / ${formatBytes(p.total)} (${pct}%)` : ""}`;
+            if (io.stderrIsTTY) {
+              io.stderr.write(`\r${text}${p.done ? "\n" : ""}`);
+            } else if (p.done || (pct !== undefined && pct >= lastShown + 25) || lastShown === -1) {
+              lastShown = pct ?? 0;
+              err(text);
+            }
+          };
+          try {
+            const result = await manager.install(source, {
+              onProgress,
+              ...(values["allow-downgrade"] === true ? { allowDowngrade: true } : {}),
+            });
+            flushWarnings();
+            if (json) out(JSON.stringify(result, null, 2));
+            else {
+              const p = result.plugin;
+              const verb = result.previousVersion ? `upgraded ${p.id} ${result.previousVersion} -> ${p.version}` : `installed ${p.id} ${p.version}`;
+              out(`${verb} (${signatureText(p.signature)}, module sha256 ${p.moduleSha256.slice(0, 16)}…)`);
+              const granted = describePermissions(result.newlyApproved);
+              if (granted.length > 0) out(`approved: ${granted.join(", ")}`);
+            }
+          } catch (error) {
+            flushWarnings();
+            throw withRefusal(error, refusal);
+          }
+          return EXIT.OK;
+        }
+        case "list": {
+          noMore(0);
+          const plugins = await manager.list();
+          if (json) out(JSON.stringify(plugins, null, 2));
+          else if (plugins.length === 0) out(`no plugins installed in ${dataDir}`);
+          else {
+            out(
+              table(
+                ["ID", "VERSION", "NAME", "SIGNATURE", "SOURCE"],
+                plugins.map((p) => [p.id, safeText(p.version, 40), safeText(p.name, 40), signatureText(p.signature), p.source.kind]),
+              ),
+            );
+          }
+          return EXIT.OK;
+        }
+        case "info": {
+          const id = need(0, "<id>");
+          noMore(1);
+          const p = await manager.info(id);
+          const approvals = await manager.permissions(id);
+          const current = approvals.find((a) => a.version === p.version);
+          if (json) out(JSON.stringify({ ...p, approved: current?.permissions ?? null }, null, 2));
+          else {
+            out(`${p.id} ${safeText(p.version, 40)} "${safeText(p.name)}"`);
+            if (p.description) out(`  description: ${safeText(p.description, 500)}`);
+            out(`  source:      ${p.source.kind} ${safeText(p.source.location, 300)}`);
+            out(`  signature:   ${signatureText(p.signature)}${"keyId" in p.signature ? ` (key ${p.signature.keyId})` : ""}`);
+            out(`  module:      ${safeText(p.wasmModule)} (${formatBytes(p.moduleBytes)}, sha256 ${p.moduleSha256})`);
+            out(`  manifest:    sha256 ${p.manifestSha256}`);
+            out(`  installed:   ${p.installedAt}`);
+            const asked = describePermissions(p.permissions);
+            out(`  asks for:    ${asked.length ? asked.map((l) => safeText(l)).join(", ") : "nothing"}`);
+            out(`  approved:    ${current ? describePermissions(current.permissions).map((l) => safeText(l)).join(", ") || "nothing" : "not yet (asked at first run)"}`);
+          }
+          return EXIT.OK;
+        }
+        case "permissions": {
+          const id = need(0, "<id>");
+          noMore(1);
+          const approvals = await manager.permissions(id);
+          if (json) out(JSON.stringify(approvals, null, 2));
+          else if (approvals.length === 0) out(`no approvals stored for ${safeText(id)}`);
+          else {
+            for (const a of approvals) {
+              out(`${a.pluginId} ${safeText(a.version, 40)} (granted ${a.grantedAt}):`);
+              const lines = describePermissions(a.permissions);
+              for (const line of lines.length ? lines : ["nothing"]) out(`  ${safeText(line)}`);
+            }
+          }
+          return EXIT.OK;
+        }
+        case "revoke": {
+          const id = need(0, "<id>");
+          noMore(1);
+          const version = typeof values.version === "string" ? values.version : undefined;
+          const removed = await manager.revoke(id, version);
+          if (json) out(JSON.stringify({ pluginId: id, version: version ?? null, revoked: removed }));
+          else out(removed === 0 ? `no approvals stored for ${safeText(id)}` : `revoked ${removed} approval(s) of ${safeText(id)}; it will ask again before its next run`);
+          return EXIT.OK;
+        }
+        case "remove": {
+          const id = need(0, "<id>");
+          noMore(1);
+          const removed = await manager.remove(id);
+          if (json) out(JSON.stringify({ removed: removed.id, version: removed.version }));
+          else out(`removed ${removed.id} ${safeText(removed.version, 40)} (and its approvals)`);
+          return EXIT.OK;
+        }
+        case "run": {
+          const id = need(0, "<id>");
+          const tool = need(1, "<tool>");
+          noMore(3);
+          const params = positionals[2] ?? "{}";
+          try {
+            JSON.parse(params);
+          } catch {
+            throw new UsageError("[json] must be valid JSON (the tool's parameters)");
+          }
+          try {
+            const opened = await manager.open(id, { approve });
+            const output = await runTool(manager, opened, tool, params);
+            if (json) out(JSON.stringify({ pluginId: id, tool, output }));
+            else out(output);
+          } catch (error) {
+            throw withRefusal(error, refusal);
+          }
+          return EXIT.OK;
+        }
+        case "audit": {
+          noMore(0);
+          const since = typeof values.since === "string" ? parseSince(values.since, Date.now()) : undefined;
+          if (typeof values.since === "string" && since === undefined) {
+            throw new UsageError("--since must be an ISO date/time (2026-11-25T10:00:00Z) or a duration (30m, 2h, 7d)");
+          }
+          const limit = positiveIntOption(values.limit as string | undefined, "limit");
+          const { events, skipped } = await readAuditLog(manager.auditLogPath, {
+            ...(typeof values.plugin === "string" ? { pluginId: values.plugin } : {}),
+            ...(since === undefined ? {} : { since }),
+            ...(limit === undefined ? {} : { limit }),
+          });
+          if (skipped > 0) err(`clawft-plugin: warning: skipped ${skipped} unreadable line(s) in ${manager.auditLogPath}`);
+          if (json) out(JSON.stringify(events, null, 2));
+          else if (events.length === 0) out("no audit entries");
+          else {
+            out(
+              table(
+                ["TIME", "PLUGIN", "FUNCTION", "RESULT", "CODE", "MS", "ARGS"],
+                events.map((e) => [
+                  e.timestamp === undefined ? "-" : new Date(e.timestamp).toISOString(),
+                  safeText(e.pluginId, 60),
+                  safeText(e.function, 20),
+                  safeText(e.result, 10),
+                  safeText(e.code ?? "", 40),
+                  e.durationMs.toFixed(1),
+                  safeText(
+                    Object.entries(e.args)
+                      .map(([k, v]) => `${k}=${String(v)}`)
+                      .join(" "),
+                    120,
+                  ),
+                ]),
+              ),
+            );
+          }
+          return EXIT.OK;
+        }
+        case "keys": {
+          const sub = need(0, "keys subcommand (add, list, remove)");
+          if (sub === "list") {
+            noMore(1);
+            const keys = await manager.listKeys();
+            if (json) out(JSON.stringify(keys, null, 2));
+            else if (keys.length === 0) out("no trusted keys (registry installs will be refused)");
+            else {
+              out(
+                table(
+                  ["ID", "NAME", "ADDED", "SOURCE"],
+                  keys.map((k) => [k.id.slice(0, 16), safeText(k.name ?? "", 40), k.addedAt ?? "-", k.source]),
+                ),
+              );
+            }
+            return EXIT.OK;
+          }
+          if (sub === "add") {
+            const keyArg = need(1, "<public key | key file>");
+            noMore(2);
+            const keyText = await readKeyArgument(keyArg);
+            const added = await manager.addKey(keyText, typeof values.name === "string" ? values.name : undefined);
+            if (json) out(JSON.stringify(added, null, 2));
+            else out(`trusted key added: ${added.id}${added.name ? ` (${safeText(added.name)})` : ""}`);
+            return EXIT.OK;
+          }
+          if (sub === "remove") {
+            const idArg = need(1, "<key id>");
+            noMore(2);
+            const removed = await manager.removeKey(idArg);
+            if (json) out(JSON.stringify(removed, null, 2));
+            else out(`trusted key removed: ${removed.id}`);
+            return EXIT.OK;
+          }
+          throw new UsageError(`unknown keys subcommand ${JSON.stringify(safeText(sub))} (add, list, remove)`);
+        }
+      }
+    } finally {
+      flushWarnings();
+    }
+  } catch (error) {
+    return reportError(error, io, debug, command);
+  }
+}
+
+function signatureText(s: { status: string; keyName?: string }): string {
+  if (s.status === "trusted") return s.keyName ? `signed by ${safeText(s.keyName, 40)}` : "signed (trusted)";
+  if (s.status === "untrusted") return "signed (untrusted key)";
+  return "unsigned";
+}
+
+/** Adds the consent refusal reason to a consent error (the callback knows why it refused). */
+function withRefusal(error: unknown, refusal: string | undefined): unknown {
+  if (refusal && LifecycleError.isInstance(error) && error.code === "PLUGIN_CONSENT_DENIED") {
+    return new LifecycleError("PLUGIN_CONSENT_DENIED", `${error.message}: ${refusal}`, { cause: error });
+  }
+  return error;
+}
+
+/** `keys add` takes the key itself, or the path of a file holding it (PEM). */
+async function readKeyArgument(arg: string): Promise<string> {
+  if (arg.startsWith("-----BEGIN") || /^[A-Za-z0-9+/]{43}=?$/.test(arg) || /^[0-9a-fA-F]{64}$/.test(arg)) return arg;
+  try {
+    const text = await readFile(arg, "utf8");
+    if (text.length > 16 * 1024) throw new UsageError(`key file too large: ${arg}`);
+    return text;
+  } catch (error) {
+    if (ClawftError.isInstance(error)) throw error;
+    throw new UsageError(`not a public key and not a readable key file: ${safeText(arg)}`);
+  }
+}
+
+function reportError(error: unknown, io: CliIo, debug: boolean, command: string): number {
+  const code = ClawftError.isInstance(error) ? error.code : undefined;
+  const message = error instanceof Error ? error.message : String(error);
+  const hint = code === "CLI_USAGE" ? `; see clawft-plugin ${command} --help` : "";
+  io.stderr.write(`clawft-plugin: error: ${safeText(message.split("\n")[0] ?? "", 1000)}${code && code !== "CLI_USAGE" ? ` [${code}]` : ""}${hint}\n`);
+  if (debug) {
+    let e: unknown = error;
+    for (let depth = 0; e instanceof Error && depth < 5; depth++) {
+      io.stderr.write(`${e.stack ?? e.message}\n`);
+      e = e.cause;
+      if (e instanceof Error) io.stderr.write("caused by: ");
+    }
+  }
+  return exitCodeFor(code);
+}

@@ -1,0 +1,238 @@
+import { gunzipSync } from "node:zlib";
+import { Parser, type ReadEntry } from "tar";
+import { LifecycleError } from "./errors.js";
+
+/** Limits applied while reading an archive. All sizes in bytes. */
+export interface ArchiveLimits {
+  /** Size of the archive as given (compressed). */
+  maxArchiveBytes: number;
+  /** Sum of all file sizes once expanded (and the size of the expanded tar stream). */
+  maxExtractedBytes: number;
+  /** Number of entries (files and directories). */
+  maxFiles: number;
+}
+
+/** The regular files of a validated archive, by normalised relative path. */
+export type ArchiveFiles = Map<string, Buffer>;
+
+/** A path segment or whole path may not be longer than this (bytes of UTF-8). */
+const MAX_PATH_BYTES = 1024;
+const MAX_SEGMENT_BYTES = 255;
+const MAX_DEPTH = 16;
+
+/** Entry types that may appear; anything else (links, devices, FIFOs, sparse files…) is refused. */
+const ALLOWED_TYPES = new Set(["File", "OldFile", "ContiguousFile", "Directory"]);
+
+const invalid = (message: string, cause?: unknown) =>
+  new LifecycleError("PLUGIN_ARCHIVE_INVALID", `invalid plugin archive: ${message}`, { cause });
+const tooLarge = (message: string) => new LifecycleError("PLUGIN_ARCHIVE_TOO_LARGE", `plugin archive too large: ${message}`);
+
+/**
+ * Validates one archive entry path and returns it normalised (`a/b/c`, no `./`, no trailing `/`),
+ * or throws `PLUGIN_ARCHIVE_INVALID`.
+ *
+ * Stops zip-slip / path traversal: absolute paths (`/etc/x`, `\\server\x`, `C:\x`, `C:x`), any `..`
+ * segment, backslashes (a Windows separator in disguise), NUL and other control characters, and
+ * absurdly long or deep paths. Nothing is "cleaned up" into an acceptable path: a suspicious
+ * entry fails the whole archive.
+ */
+export function normalizeEntryPath(path: string): string {
+  const shown = JSON.stringify(path.length > 200 ? `${path.slice(0, 200)}…` : path);
+  if (path.length === 0) throw invalid("empty entry path");
+  if (Buffer.byteLength(path, "utf8") > MAX_PATH_BYTES) throw invalid(`entry path too long: ${shown}`);
+  if (/[\u0000-\u001f\u007f]/.test(path)) throw invalid(`control character in entry path: ${shown}`);
+  if (path.includes("\\")) throw invalid(`backslash in entry path: ${shown}`);
+  if (path.startsWith("/") || /^[A-Za-z]:/.test(path)) throw invalid(`absolute entry path: ${shown}`);
+  const segments = path.split("/").filter((s, i, all) => !(s === "" && i === all.length - 1));
+  const out: string[] = [];
+  for (const segment of segments) {
+    if (segment === "..") throw invalid(`entry path escapes the archive: ${shown}`);
+    if (segment === "" || segment === ".") continue;
+    if (Buffer.byteLength(segment, "utf8") > MAX_SEGMENT_BYTES) throw invalid(`entry path segment too long: ${shown}`);
+    out.push(segment);
+  }
+  if (out.length === 0) return "";
+  if (out.length > MAX_DEPTH) throw invalid(`entry path too deep: ${shown}`);
+  return out.join("/");
+}
+
+/** Un-gzips when the bytes start with the gzip magic, refusing to expand past `maxBytes` (tar bomb). */
+function gunzipLimited(data: Buffer, maxBytes: number): Buffer {
+  if (data.length < 2 || data[0] !== 0x1f || data[1] !== 0x8b) return data;
+  try {
+    // Both one-byte-over (ERR_BUFFER_TOO_LARGE) and a truncated stream land here.
+    return gunzipSync(data, { maxOutputLength: maxBytes + 1 });
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === "ERR_BUFFER_TOO_LARGE" || error instanceof RangeError) {
+      throw tooLarge(`expands past ${maxBytes} bytes`);
+    }
+    throw invalid("corrupt or truncated gzip data", error);
+  }
+}
+
+/**
+ * Reads a `.tgz` (or plain `.tar`) held in memory and returns its regular files, after
+ * checking every entry. Nothing is written anywhere: the caller writes the returned files
+ * into a fresh staging directory that it created (so no link in the archive can ever be followed).
+ *
+ * Refused with `PLUGIN_ARCHIVE_INVALID`: a bad entry path ({@link normalizeEntryPath}), any entry
+ * type other than file or directory (symlinks and hard links stop link-following escapes; devices
+ * and FIFOs stop hangs), the same path twice (stops an entry silently overwriting an earlier one
+ * after it was checked), a file and a directory at one path, bad checksums, a truncated archive
+ * or one without its end-of-archive marker.
+ * Refused with `PLUGIN_ARCHIVE_TOO_LARGE` (tar bomb): compressed input, expanded size, declared
+ * entry sizes or entry count over the limits — checked from the headers before any data is kept.
+ */
+export async function readArchive(data: Buffer, limits: ArchiveLimits): Promise<ArchiveFiles> {
+  if (data.length > limits.maxArchiveBytes) {
+    throw tooLarge(`${data.length} bytes (limit ${limits.maxArchiveBytes})`);
+  }
+  // Expanded tar = file data + a 512-byte header (and padding) per entry + the end marker.
+  const tarBytes = gunzipLimited(data, limits.maxExtractedBytes + (limits.maxFiles + 4) * 1536);
+  if (tarBytes.length === 0) throw invalid("empty archive");
+  if (tarBytes.length > limits.maxExtractedBytes + (limits.maxFiles + 4) * 1536) {
+    throw tooLarge(`expands past ${limits.maxExtractedBytes} bytes`);
+  }
+  // A compressed stream inside the gzip would be expanded again by the tar parser, outside
+  // the limit above (nested tar bomb): refuse it.
+  if (
+    (tarBytes[0] === 0x1f && tarBytes[1] === 0x8b) ||
+    (tarBytes[0] === 0x28 && tarBytes[1] === 0xb5 && tarBytes[2] === 0x2f && tarBytes[3] === 0xfd)
+  ) {
+    throw invalid("nested compression is not allowed");
+  }
+
+  const files: ArchiveFiles = new Map();
+  const directories = new Set<string>();
+  let entries = 0;
+  let total = 0;
+  let sawEof = false;
+  let failure: LifecycleError | undefined;
+  const fail = (error: LifecycleError) => {
+    failure ??= error;
+  };
+
+  await new Promise<void>((resolve) => {
+    const parser = new Parser({
+      strict: true,
+      // The input is already expanded: the parser must never decompress anything itself.
+      zstd: false,
+      brotli: false,
+      maxDecompressionRatio: 1,
+      onwarn: (code: string, message: string | Error) => {
+        fail(invalid(`${code}: ${message instanceof Error ? message.message : message}`));
+      },
+    });
+    const onEntry = (entry: ReadEntry) => {
+      entry.on("error", () => {});
+      if (failure) {
+        entry.resume();
+        return;
+      }
+      entries++;
+      if (entries > limits.maxFiles) {
+        fail(tooLarge(`more than ${limits.maxFiles} entries`));
+        entry.resume();
+        return;
+      }
+      let path: string;
+      try {
+        path = normalizeEntryPath(entry.path);
+      } catch (error) {
+        fail(error as LifecycleError);
+        entry.resume();
+        return;
+      }
+      if (!ALLOWED_TYPES.has(entry.type)) {
+        fail(invalid(`entry type ${entry.type} is not allowed: ${JSON.stringify(entry.path)}`));
+        entry.resume();
+        return;
+      }
+      if (entry.type === "Directory") {
+        if (path !== "" && files.has(path)) fail(invalid(`path is both a file and a directory: ${JSON.stringify(path)}`));
+        if (path !== "") directories.add(path);
+        entry.resume();
+        return;
+      }
+      if (path === "") {
+        fail(invalid(`file entry with an empty path: ${JSON.stringify(entry.path)}`));
+        entry.resume();
+        return;
+      }
+      if (files.has(path) || directories.has(path)) {
+        fail(invalid(`duplicate entry: ${JSON.stringify(path)}`));
+        entry.resume();
+        return;
+      }
+      for (let i = path.indexOf("/"); i !== -1; i = path.indexOf("/", i + 1)) {
+        if (files.has(path.slice(0, i))) {
+          fail(invalid(`path is both a file and a directory: ${JSON.stringify(path.slice(0, i))}`));
+          entry.resume();
+          return;
+        }
+      }
+      const size = entry.size;
+      total += size;
+      if (!Number.isSafeInteger(size) || size < 0 || total > limits.maxExtractedBytes) {
+        fail(tooLarge(`files expand past ${limits.maxExtractedBytes} bytes`));
+        entry.resume();
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let received = 0;
+      entry.on("data", (chunk: Buffer) => {
+        received += chunk.length;
+        if (received <= size) chunks.push(chunk);
+      });
+      entry.on("end", () => {
+        if (failure) return;
+        if (received !== size) {
+          fail(invalid(`truncated entry ${JSON.stringify(path)} (${received} of ${size} bytes)`));
+          return;
+        }
+        files.set(path, Buffer.concat(chunks, size));
+      });
+    };
+    parser.on("entry", onEntry);
+    parser.on("ignoredEntry", (entry: ReadEntry) => {
+      fail(invalid(`entry type ${entry.type} is not allowed: ${JSON.stringify(entry.path)}`));
+    });
+    parser.on("eof", () => {
+      sawEof = true;
+    });
+    parser.on("error", (error: Error) => {
+      fail(invalid(error.message, error));
+    });
+    parser.on("abort", (error: Error) => {
+      fail(invalid(error.message, error));
+    });
+    parser.on("end", () => resolve());
+    parser.on("close", () => resolve());
+    parser.end(tarBytes);
+  });
+
+  if (failure) throw failure;
+  if (!sawEof) throw invalid("truncated (no end-of-archive marker)");
+  return files;
+}
+
+/**
+ * Strips one top-level folder shared by every path (npm packs everything under `package/`),
+ * but only when the manifest is not already at the root.
+ */
+export function stripCommonRoot(files: ArchiveFiles, manifestName: string): ArchiveFiles {
+  if (files.has(manifestName)) return files;
+  let root: string | undefined;
+  for (const path of files.keys()) {
+    const slash = path.indexOf("/");
+    if (slash === -1) return files;
+    const first = path.slice(0, slash);
+    if (root === undefined) root = first;
+    else if (root !== first) return files;
+  }
+  if (root === undefined) return files;
+  const out: ArchiveFiles = new Map();
+  for (const [path, data] of files) out.set(path.slice(root.length + 1), data);
+  return out;
+}

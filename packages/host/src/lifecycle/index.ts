@@ -1,0 +1,42 @@
+export { PluginManager, LIFECYCLE_CHANNEL } from "./manager.js";
+export type {
+  InstallOptions,
+  InstallResult,
+  InstallSourceKind,
+  InstalledPlugin,
+  LifecycleEvent,
+  OpenedPlugin,
+} from "./manager.js";
+export {
+  defaultDataDir,
+  type ConsentCallback,
+  type ConsentReason,
+  type ConsentRequest,
+  type LifecycleLogger,
+  type PluginManagerOptions,
+  type ResolvedManagerOptions,
+} from "./options.js";
+export { LifecycleError, LIFECYCLE_ERROR_CODES, type LifecycleErrorCode } from "./errors.js";
+export {
+  SIGNATURE_FILE,
+  SIGNATURE_FORMAT,
+  checkSignature,
+  createPluginSignature,
+  parsePublicKey,
+  signedMessage,
+  type ParsedPublicKey,
+  type SignatureFile,
+  type SignatureStatus,
+  type TrustedKey,
+} from "./signature.js";
+export { TrustedKeyStore, type TrustedKeyInfo } from "./keys.js";
+export { ApprovalStore, type Approval } from "./approvals.js";
+export { normalizeEntryPath, readArchive, type ArchiveFiles, type ArchiveLimits } from "./archive.js";
+export { MANIFEST_FILE } from "./manifest.js";
+export {
+  describePermissions,
+  missingPermissions,
+  NO_PERMISSIONS,
+  type PermissionSet,
+} from "./permissions.js";
+export type { DownloadProgress } from "./download.js";

@@ -1,0 +1,103 @@
+import { diffPermissions } from "@clawft/sandbox-policy";
+
+/**
+ * The four kinds of permission a manifest can ask for, in the manifest's own spelling.
+ * Every one of them needs the user's consent before a plugin's first run.
+ */
+export interface PermissionSet {
+  network: string[];
+  filesystem: string[];
+  env_vars: string[];
+  shell: boolean;
+}
+
+export const NO_PERMISSIONS: Readonly<PermissionSet> = Object.freeze({
+  network: [],
+  filesystem: [],
+  env_vars: [],
+  shell: false,
+});
+
+export function isEmptyPermissions(p: PermissionSet): boolean {
+  return p.network.length === 0 && p.filesystem.length === 0 && p.env_vars.length === 0 && !p.shell;
+}
+
+/** A copy with sorted, de-duplicated lists (so stored approvals compare and print stably). */
+export function normalizePermissions(p: PermissionSet): PermissionSet {
+  const list = (xs: readonly string[]) => [...new Set(xs)].sort();
+  return { network: list(p.network), filesystem: list(p.filesystem), env_vars: list(p.env_vars), shell: p.shell };
+}
+
+/**
+ * What `requested` asks for that `approved` does not grant: `@clawft/sandbox-policy`'s
+ * `diffPermissions` (entry by entry; host names compared in normalised form, and an approval of
+ * `api.example.com` never covers `*.example.com`), so an upgrade is asked about its new
+ * permissions only (T41) and a widened grant is always asked again.
+ */
+export function missingPermissions(approved: PermissionSet, requested: PermissionSet): PermissionSet {
+  const diff = diffPermissions(approved, requested);
+  return normalizePermissions({
+    network: diff.network,
+    filesystem: diff.filesystem,
+    env_vars: diff.env_vars,
+    shell: diff.shell,
+  });
+}
+
+export function unionPermissions(a: PermissionSet, b: PermissionSet): PermissionSet {
+  return normalizePermissions({
+    network: [...a.network, ...b.network],
+    filesystem: [...a.filesystem, ...b.filesystem],
+    env_vars: [...a.env_vars, ...b.env_vars],
+    shell: a.shell || b.shell,
+  });
+}
+
+/** What both sets grant. */
+export function intersectPermissions(a: PermissionSet, b: PermissionSet): PermissionSet {
+  const both = (xs: readonly string[], ys: readonly string[]) => xs.filter((x) => ys.includes(x));
+  return normalizePermissions({
+    network: both(a.network, b.network),
+    filesystem: both(a.filesystem, b.filesystem),
+    env_vars: both(a.env_vars, b.env_vars),
+    shell: a.shell && b.shell,
+  });
+}
+
+/** One human-readable line per permission, for consent prompts and `permissions <id>`. */
+export function describePermissions(p: PermissionSet): string[] {
+  const lines: string[] = [];
+  if (p.shell) lines.push("shell: run shell commands (shell: true)");
+  for (const host of p.network) {
+    lines.push(host === "*" ? "network: any public host (*)" : `network: ${host}`);
+  }
+  for (const path of p.filesystem) lines.push(`filesystem: ${path}`);
+  for (const name of p.env_vars) lines.push(`env: ${name}`);
+  return lines;
+}
+
+/**
+ * Reads a permission set from untrusted JSON (a pre-grant file, a stored approval). Missing
+ * fields are empty; a field of the wrong type throws a TypeError naming it.
+ */
+export function permissionsFromJson(value: unknown, where: string): PermissionSet {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new TypeError(`${where} must be an object`);
+  }
+  const v = value as Record<string, unknown>;
+  const list = (key: "network" | "filesystem" | "env_vars"): string[] => {
+    const x = v[key];
+    if (x === undefined) return [];
+    if (!Array.isArray(x) || !x.every((s) => typeof s === "string")) {
+      throw new TypeError(`${where}.${key} must be an array of strings`);
+    }
+    return x as string[];
+  };
+  if (v.shell !== undefined && typeof v.shell !== "boolean") throw new TypeError(`${where}.shell must be a boolean`);
+  return normalizePermissions({
+    network: list("network"),
+    filesystem: list("filesystem"),
+    env_vars: list("env_vars"),
+    shell: v.shell === true,
+  });
+}
