@@ -1,0 +1,65 @@
+import { createHash } from "node:crypto";
+import { readdir, readFile } from "node:fs/promises";
+import { join, relative } from "node:path";
+import { componentize } from "componentize-qjs";
+import { BUILDER_VERSION, cached, fixturesPackageDir, worldWitPath } from "./build.js";
+
+/** examples/js-plugin, the JavaScript plugin that plugin authors copy. */
+export const jsExamplePluginDir: string = join(fixturesPackageDir, "..", "..", "examples", "js-plugin");
+
+/**
+ * The componentize-qjs options of the example (the same as its build.mjs):
+ * every WASI import stubbed with a trap (so `host` is the only import), the
+ * non-async runtime, the size-optimised QuickJS runtime.
+ */
+export const JS_PLUGIN_COMPONENTIZE_OPTIONS = Object.freeze({
+  stubWasi: true,
+  sync: true,
+  optSize: true,
+  world: "plugin",
+});
+
+async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await listFiles(path)));
+    else out.push(path);
+  }
+  return out.sort();
+}
+
+/**
+ * Builds examples/js-plugin/src/plugin.js with componentize-qjs (about 1.1 MB,
+ * a few seconds cold), cached under `.cache/` by the sha256 of every file in
+ * its src/, the WIT, the componentize-qjs version and the options.
+ *
+ * Its core modules use the extended-const proposal: on Node 20 call
+ * `v8.setFlagsFromString("--experimental-wasm-extended-const")` before
+ * compiling them (on by default from Node 22).
+ */
+export async function buildJsExamplePlugin(): Promise<Uint8Array> {
+  const srcDir = join(jsExamplePluginDir, "src");
+  const entryPath = join(srcDir, "plugin.js");
+  const hash = createHash("sha256");
+  hash.update(`builder ${BUILDER_VERSION}\0`);
+  hash.update(JSON.stringify(JS_PLUGIN_COMPONENTIZE_OPTIONS));
+  const qjsPackage = await readFile(join(fixturesPackageDir, "node_modules", "componentize-qjs", "package.json"), "utf8");
+  hash.update((JSON.parse(qjsPackage) as { version: string }).version);
+  hash.update(await readFile(worldWitPath));
+  for (const file of await listFiles(srcDir)) {
+    hash.update(`\0${relative(srcDir, file)}\0`);
+    hash.update(await readFile(file));
+  }
+  const key = `js-example-plugin-${hash.digest("hex").slice(0, 32)}`;
+  return cached(key, async () => {
+    const { component } = await componentize({
+      witPath: worldWitPath,
+      jsSource: await readFile(entryPath, "utf8"),
+      jsPath: entryPath,
+      moduleRoot: jsExamplePluginDir,
+      ...JS_PLUGIN_COMPONENTIZE_OPTIONS,
+    });
+    return new Uint8Array(component);
+  });
+}
