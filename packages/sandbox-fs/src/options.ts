@@ -1,7 +1,7 @@
-import { realpath, stat } from "node:fs/promises";
+import { readlink, realpath, stat } from "node:fs/promises";
 import { SANDBOX_DEFAULTS, type AuditSink, type FsAuditEvent } from "@clawft/sandbox-policy";
 import { FsOptionsError, FsPlatformError } from "./errors.js";
-import { O_DIRECTORY, O_PATH, closeFd, errnoCode, fdRealPath, openFd, readFd } from "./fd.js";
+import { O_DIRECTORY, O_PATH, closeFd, errnoCode, openFd, readFd } from "./fd.js";
 import { normalizeAbsolute, type Root } from "./resolve-path.js";
 
 /** Options of `SandboxedFileSystem.create`. Every field is optional; nothing granted means no filesystem. */
@@ -99,7 +99,7 @@ function checkList(field: string, value: unknown): readonly unknown[] {
  * Defends against: silently degrading to string checks (defeated by symlink
  * swaps) on a platform or container where `/proc` is missing or hidden.
  */
-async function probeDescriptorPaths(root: Root): Promise<void> {
+export async function probeDescriptorPaths(root: Root, procRoot = "/proc"): Promise<void> {
   if (process.platform !== "linux") {
     throw new FsPlatformError(
       `@clawft/sandbox-fs needs Linux /proc/self/fd to check opened descriptors; platform ${process.platform} is not supported`,
@@ -114,7 +114,7 @@ async function probeDescriptorPaths(root: Root): Promise<void> {
   try {
     let link: Buffer;
     try {
-      link = await fdRealPath(fd);
+      link = await readlink(`${procRoot}/self/fd/${fd}`, { encoding: "buffer" });
     } catch (cause) {
       throw new FsPlatformError("/proc/self/fd is not available: mount /proc to use @clawft/sandbox-fs", { cause });
     }
