@@ -1,4 +1,5 @@
 import { NetworkAllowlist } from "./allowlist.js";
+import { CidrList } from "./cidr.js";
 import { isPrivateParsed, parseIPv4Strict, parseIPv6Strict } from "./ip.js";
 
 /** The refusal codes of `checkUrl`. */
@@ -37,6 +38,17 @@ function fail(code: CheckUrlCode, message: string = CHECK_URL_MESSAGES[code]): C
   return { ok: false, code, message };
 }
 
+/** Options of `checkUrl`. */
+export interface CheckUrlOptions {
+  /**
+   * The operator's opt-in to private addresses: a private IP literal inside one
+   * of these ranges is judged by the allowlist like a public one (it must still
+   * be listed, or the list be `*`). Malformed CIDRs match nothing.
+   * @default none (every private literal is refused)
+   */
+  allowPrivateCidrs?: readonly string[] | CidrList;
+}
+
 /**
  * Every check of an outgoing request that can be made before DNS, in this
  * order: parse (WHATWG) → scheme (http/https only) → an empty allowlist means no
@@ -51,12 +63,13 @@ function fail(code: CheckUrlCode, message: string = CHECK_URL_MESSAGES[code]): C
  * look like addresses (`127.0.0.1.nip.io`) are names: allowed only when listed,
  * and their resolved address must be checked later (sandbox-http).
  *
- * Never throws: a malformed entry in a `network` array matches nothing and the
- * rest of the list still applies.
+ * Never throws: a malformed entry in a `network` array (or in
+ * `options.allowPrivateCidrs`) matches nothing and the rest still applies.
  */
 export function checkUrl(
   url: string | URL,
   network: readonly string[] | NetworkAllowlist,
+  options: CheckUrlOptions = {},
 ): CheckUrlResult {
   let parsed: URL;
   try {
@@ -87,22 +100,38 @@ export function checkUrl(
   let host = parsed.hostname;
   if (host === "") return fail("INVALID_URL");
   let isIp = false;
+  let isPrivate = false;
   if (host.charCodeAt(0) === 91 /* [ */) {
     host = host.slice(1, -1);
     const groups = parseIPv6Strict(host);
     // The WHATWG parser only produces valid IPv6 here; anything else is refused.
     if (!groups) return fail("INVALID_URL");
-    if (isPrivateParsed({ kind: 6, groups, zone: undefined })) return fail("PRIVATE_IP");
+    isPrivate = isPrivateParsed({ kind: 6, groups, zone: undefined });
     isIp = true;
   } else {
     const v4 = parseIPv4Strict(host);
     if (v4 >= 0) {
-      if (isPrivateParsed({ kind: 4, v4, zone: undefined })) return fail("PRIVATE_IP");
+      isPrivate = isPrivateParsed({ kind: 4, v4, zone: undefined });
       isIp = true;
     }
   }
+  if (isPrivate) {
+    const cidrs = typeof options === "object" && options !== null ? options.allowPrivateCidrs : undefined;
+    if (!privateAllowed(host, cidrs)) return fail("PRIVATE_IP");
+  }
   if (!list.allows(host)) return fail("HOST_NOT_ALLOWED");
   return { ok: true, url: parsed, host, isIp };
+}
+
+function privateAllowed(host: string, cidrs: readonly string[] | CidrList | undefined): boolean {
+  if (cidrs === undefined) return false;
+  if (cidrs instanceof CidrList) return cidrs.contains(host);
+  if (!Array.isArray(cidrs) || cidrs.length === 0) return false;
+  try {
+    return new CidrList(cidrs, { lenient: true }).contains(host);
+  } catch {
+    return false;
+  }
 }
 
 const REDACTED = "***";

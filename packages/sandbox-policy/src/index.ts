@@ -22,6 +22,7 @@ export {
   CHECK_URL_MESSAGES,
   type CheckUrlCode,
   type CheckUrlResult,
+  type CheckUrlOptions,
 } from "./check-url.js";
 export { RateCounter, type RateCounterOptions } from "./rate.js";
 export {
@@ -56,3 +57,9 @@ export {
   type ManifestParseResult,
   type PermissionDiff,
 } from "./manifest.js";
+export { CidrList, type CidrListOptions } from "./cidr.js";
+export {
+  PluginSandbox,
+  type PluginSandboxOptions,
+  type PluginSandboxOverrides,
+} from "./sandbox.js";
