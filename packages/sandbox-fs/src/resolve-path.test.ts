@@ -139,8 +139,18 @@ describe("matchRoots", () => {
 });
 
 describe("isWritable", () => {
-  it("needs a writable root and no read-only root above the path", () => {
-    const r = [root("/data"), root("/data/ro", "/data/ro", true), root("/opt/ro", "/opt/ro", true)];
+  it("the most specific root decides; listed both ways means read-only", () => {
+    const r = [
+      root("/data"),
+      root("/data/ro", "/data/ro", true),
+      root("/opt/ro", "/opt/ro", true),
+      root("/opt/ro/rw"),
+      root("/both"),
+      root("/both", "/both", true),
+    ];
+    expect(isWritable("/opt/ro/rw/x", r)).toBe(true);
+    expect(isWritable("/opt/ro/rw2", r)).toBe(false);
+    expect(isWritable("/both/x", r)).toBe(false);
     expect(isWritable("/data/x", r)).toBe(true);
     expect(isWritable("/data/ro/x", r)).toBe(false);
     expect(isWritable("/data/ro2/x", r)).toBe(true);

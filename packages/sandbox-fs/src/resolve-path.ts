@@ -121,16 +121,18 @@ export function relativeTo(p: string, root: string): string {
 }
 
 /**
- * Whether a real path may be written: it must lie under a root that is not
- * read-only, and under no read-only root (a read-only subtree inside a
- * writable root stays read-only).
+ * Whether a real path may be written: the most specific root containing it
+ * decides (a read-only subtree inside a writable root stays read-only; a
+ * writable root inside a read-only one is writable, since it was granted
+ * explicitly). A directory listed both ways is read-only.
  */
 export function isWritable(realPath: string, roots: readonly Root[]): boolean {
-  let writable = false;
+  let best: Root | undefined;
   for (const r of roots) {
     if (!isUnder(realPath, r.real)) continue;
-    if (r.readOnly) return false;
-    writable = true;
+    if (best === undefined || r.real.length > best.real.length || (r.real.length === best.real.length && r.readOnly)) {
+      best = r;
+    }
   }
-  return writable;
+  return best !== undefined && !best.readOnly;
 }
