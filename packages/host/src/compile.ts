@@ -1,0 +1,227 @@
+import { createHash, randomBytes } from "node:crypto";
+import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { debuglog } from "node:util";
+import { transpile } from "@bytecodealliance/jco";
+import { PluginError } from "./errors.js";
+import { meterCoreModule, METERING_VERSION } from "./metering.js";
+
+const debug = debuglog("clawft");
+
+/** A component made runnable: patched jco glue plus metered, compiled core modules. */
+export interface CompiledComponent {
+  key: string;
+  glue: string;
+  modules: Record<string, WebAssembly.Module>;
+  /** Per-module metering data the in-worker meter needs. */
+  metering: unknown;
+  /** The component's imports as jco reports them (interface names). */
+  imports: string[];
+}
+
+export interface CompileOptions {
+  maxMemoryBytes: number;
+  maxTableElements: number;
+}
+
+/** Bumped whenever the transpile/patch/meter pipeline changes (invalidates disk caches). */
+const PIPELINE_VERSION = "host-1";
+const JCO_VERSION = "1.35.0";
+
+/** The check jco 1.35's `_debugLog` runs on every call; patched out of the hot path. */
+const DEBUG_ENV_CHECK = "if (!globalThis?.process?.env?.JCO_DEBUG) { return; }";
+
+/**
+ * Removes the per-call `process.env.JCO_DEBUG` lookup from jco's glue: `_debugLog`
+ * becomes a no-op. (The worker also gets an empty environment, so even an unpatched
+ * glue cannot read the host's variables.)
+ */
+export function patchGlue(glue: string): string {
+  return glue.split(DEBUG_ENV_CHECK).join("return;");
+}
+
+function sha256(data: Uint8Array | string): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+let extendedConstEnabled = false;
+
+/**
+ * Node < 22 ships the wasm extended-const proposal behind a flag; componentize-qjs
+ * plugins use it. On those versions only, and only when a module fails validation
+ * without it, the flag is turned on (V8 flags are per process; this one only
+ * enables a standardised wasm feature).
+ */
+function validateOrEnable(bytes: Uint8Array): boolean {
+  if (WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)) return true;
+  const major = Number(process.versions.node.split(".")[0]);
+  if (major < 22 && !extendedConstEnabled) {
+    setFlagsFromString("--experimental-wasm-extended-const");
+    extendedConstEnabled = true;
+    return WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>);
+  }
+  return false;
+}
+
+interface DiskIndex {
+  version: string;
+  imports: string[];
+  metering: unknown;
+  files: Record<string, string>;
+}
+
+/**
+ * Transpiles components with jco and meters every core module, caching the result
+ * by the sha256 of the component plus the metering options — in memory (per host:
+ * nothing is shared between hosts) and, when a directory is given, on disk.
+ */
+export class ComponentCompiler {
+  private readonly memory = new Map<string, Promise<CompiledComponent>>();
+
+  constructor(private readonly cacheDir: string | undefined) {}
+
+  cacheKey(wasm: Uint8Array, options: CompileOptions): string {
+    return sha256(
+      `${PIPELINE_VERSION}\0${JCO_VERSION}\0${METERING_VERSION}\0${options.maxMemoryBytes}\0${options.maxTableElements}\0${sha256(wasm)}`,
+    );
+  }
+
+  compile(wasm: Uint8Array, options: CompileOptions): Promise<CompiledComponent> {
+    const key = this.cacheKey(wasm, options);
+    let p = this.memory.get(key);
+    if (!p) {
+      p = this.build(key, wasm, options);
+      this.memory.set(key, p);
+      p.catch(() => this.memory.delete(key));
+    }
+    return p;
+  }
+
+  clear(): void {
+    this.memory.clear();
+  }
+
+  private async build(key: string, wasm: Uint8Array, options: CompileOptions): Promise<CompiledComponent> {
+    if (this.cacheDir) {
+      const cached = await this.readDisk(key).catch((error: unknown) => {
+        debug("component cache miss %s: %o", key, error);
+        return undefined;
+      });
+      if (cached) return cached;
+    }
+    let out: Awaited<ReturnType<typeof transpile>>;
+    try {
+      out = await transpile(wasm, {
+        name: "plugin",
+        instantiation: "async",
+        noTypescript: true,
+        // Never inline core modules as base64 into the glue: every one must come
+        // through getCoreModule so that it is metered.
+        base64Cutoff: 0,
+        wasiShim: false,
+        quiet: true,
+      });
+    } catch (error) {
+      throw new PluginError("PLUGIN_INVALID", `plugin component could not be transpiled: ${errorText(error)}`, {
+        cause: error,
+      });
+    }
+    const glueBytes = out.files["plugin.js"];
+    if (!glueBytes) throw new PluginError("PLUGIN_INVALID", "plugin component could not be transpiled: no glue");
+    const glue = patchGlue(Buffer.from(glueBytes).toString("utf8"));
+    const metered: Record<string, Uint8Array> = {};
+    const metering: Record<string, unknown> = {};
+    for (const [name, bytes] of Object.entries(out.files)) {
+      if (!name.endsWith(".wasm")) continue;
+      const m = await meterCoreModule(bytes, options);
+      metered[name] = m.bytes;
+      metering[name] = m.meta;
+    }
+    const compiled = await compileModules(key, glue, metered, metering, out.imports);
+    if (this.cacheDir) {
+      await this.writeDisk(key, glue, metered, metering, out.imports).catch((error: unknown) => {
+        debug("component cache write failed %s: %o", key, error);
+      });
+    }
+    return compiled;
+  }
+
+  private async readDisk(key: string): Promise<CompiledComponent | undefined> {
+    const dir = join(this.cacheDir as string, key);
+    const index = JSON.parse(await readFile(join(dir, "index.json"), "utf8")) as DiskIndex;
+    if (index.version !== PIPELINE_VERSION) return undefined;
+    const files: Record<string, Uint8Array> = {};
+    for (const [name, hash] of Object.entries(index.files)) {
+      if (!/^[\w.-]+$/.test(name)) return undefined;
+      const bytes = await readFile(join(dir, name));
+      // Integrity: a truncated or corrupted entry is ignored and rebuilt.
+      if (sha256(bytes) !== hash) return undefined;
+      files[name] = bytes;
+    }
+    const glueBytes = files["glue.js"];
+    if (!glueBytes) return undefined;
+    const modules: Record<string, Uint8Array> = {};
+    for (const [name, bytes] of Object.entries(files)) if (name.endsWith(".wasm")) modules[name] = bytes;
+    return compileModules(key, Buffer.from(glueBytes).toString("utf8"), modules, index.metering, index.imports);
+  }
+
+  /** Writes the entry into a temp folder, then renames it into place (atomic). */
+  private async writeDisk(
+    key: string,
+    glue: string,
+    modules: Record<string, Uint8Array>,
+    metering: unknown,
+    imports: string[],
+  ): Promise<void> {
+    const root = this.cacheDir as string;
+    await mkdir(root, { recursive: true });
+    const tmp = join(root, `.tmp-${key}-${randomBytes(6).toString("hex")}`);
+    await mkdir(tmp);
+    try {
+      const files: Record<string, string> = {};
+      await writeFile(join(tmp, "glue.js"), glue);
+      files["glue.js"] = sha256(glue);
+      for (const [name, bytes] of Object.entries(modules)) {
+        await writeFile(join(tmp, name), bytes);
+        files[name] = sha256(bytes);
+      }
+      const index: DiskIndex = { version: PIPELINE_VERSION, imports, metering, files };
+      await writeFile(join(tmp, "index.json"), JSON.stringify(index));
+      const dest = join(root, key);
+      const existing = await readdir(dest).catch(() => undefined);
+      if (existing) await rm(dest, { recursive: true, force: true });
+      await rename(tmp, dest);
+    } catch (error) {
+      await rm(tmp, { recursive: true, force: true });
+      throw error;
+    }
+  }
+}
+
+async function compileModules(
+  key: string,
+  glue: string,
+  bytes: Record<string, Uint8Array>,
+  metering: unknown,
+  imports: string[],
+): Promise<CompiledComponent> {
+  const modules: Record<string, WebAssembly.Module> = {};
+  for (const [name, b] of Object.entries(bytes)) {
+    if (!validateOrEnable(b)) {
+      throw new PluginError("PLUGIN_INVALID", `core module ${name} of the plugin is not valid WebAssembly`);
+    }
+    try {
+      modules[name] = await WebAssembly.compile(b as Uint8Array<ArrayBuffer>);
+    } catch (error) {
+      throw new PluginError("PLUGIN_INVALID", `core module ${name} failed to compile: ${errorText(error)}`, {
+        cause: error,
+      });
+    }
+  }
+  return { key, glue, modules, metering, imports };
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

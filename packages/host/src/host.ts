@@ -1,0 +1,537 @@
+import { readFile, mkdir, realpath } from "node:fs/promises";
+import { gzipSync } from "node:zlib";
+import { isAbsolute, join, resolve as resolvePath, sep } from "node:path";
+import { debuglog } from "node:util";
+import {
+  LogLimiter,
+  ManifestError,
+  type PluginManifest,
+  type ResourceLimits,
+  diffPermissions,
+  manifestResources,
+  parseManifestWithWarnings,
+} from "@clawft/sandbox-policy";
+import { SandboxedFileSystem } from "@clawft/sandbox-fs";
+import { SandboxedHttpClient } from "@clawft/sandbox-http";
+import { ComponentCompiler, type CompiledComponent } from "./compile.js";
+import { PluginError } from "./errors.js";
+import { HostCallHandler, type PluginFileSystem, type PluginHttpClient } from "./host-calls.js";
+import {
+  type Approvals,
+  type HostOptions,
+  type ResolvedHostOptions,
+  type SandboxContext,
+  resolveHostOptions,
+} from "./options.js";
+import { checkComponent, parseDescribeJson, type PluginDescription } from "./validate.js";
+import { ResourceExhaustedError } from "./metering.js";
+import { type Outcome, WorkerRuntime } from "./runtime/worker-runtime.js";
+
+const debug = debuglog("clawft");
+const WASM_PAGE = 65536;
+
+/** What `load` takes. */
+export interface LoadInput {
+  /** The manifest (`clawft.plugin.json`) as an object or JSON text. */
+  manifest: unknown;
+  /** The component's bytes. */
+  wasm: Uint8Array;
+  /** Permissions the user already approved (the shape of `permissions`). */
+  approvals?: Approvals;
+  /**
+   * The plugin's folder: relative filesystem grants resolve against it.
+   * `loadFromDirectory` sets it. Without it, relative grants are refused.
+   */
+  baseDir?: string;
+}
+
+/** Resource use of a plugin's last call. */
+export interface PluginUsage {
+  /** Fuel units the call used. */
+  fuelUsed: number;
+  /** Size of the guest's linear memory at the end of the call (bytes; memory only grows). */
+  peakMemoryBytes: number;
+  /** Host calls the guest made. */
+  hostCalls: number;
+  /** Wall-clock time of the call, host calls included. */
+  durationMs: number;
+}
+
+/** A loaded plugin. */
+export interface Plugin {
+  /** The manifest's `id`. */
+  readonly id: string;
+  /** The manifest's `version`. */
+  readonly version: string;
+  /** The validated manifest (defaults filled in). */
+  readonly manifest: PluginManifest;
+  /** The effective resource limits of each call. */
+  readonly resources: Readonly<ResourceLimits>;
+  /** What the plugin's `describe()` returned at load, parsed and validated. */
+  describe(): PluginDescription;
+  /**
+   * Runs a tool. `params` is any JSON value (sent as `params-json`); resolves to the
+   * result parsed from JSON, or the raw string when it is not JSON. Calls on one
+   * plugin are queued: they run one at a time, in order.
+   */
+  executeTool(name: string, params?: unknown): Promise<unknown>;
+  /** Usage of the last finished call (zeros before the first). */
+  readonly usage: Readonly<PluginUsage>;
+  /** Ends the plugin's worker; later calls reject with PLUGIN_CLOSED. */
+  close(): Promise<void>;
+}
+
+/** A plugin host. */
+export interface Host {
+  load(input: LoadInput): Promise<Plugin>;
+  /** Loads `clawft.plugin.json` and its `wasm_module` from a folder. */
+  loadFromDirectory(dir: string, options?: { approvals?: Approvals }): Promise<Plugin>;
+  /** Closes every plugin this host loaded. */
+  close(): Promise<void>;
+}
+
+/** Creates a plugin host. Bad options throw a HostOptionsError naming the field. */
+export function createHost(options?: HostOptions): Host {
+  return new PluginHost(resolveHostOptions(options));
+}
+
+function lowered(limits: ResourceLimits, caps: Readonly<ResourceLimits>): ResourceLimits {
+  const out = { ...limits };
+  for (const key of Object.keys(out) as (keyof ResourceLimits)[]) out[key] = Math.min(out[key], caps[key]);
+  return Object.freeze(out);
+}
+
+class PluginHost implements Host {
+  private readonly compiler: ComponentCompiler;
+  private readonly plugins = new Set<PluginHandle>();
+  private closed = false;
+
+  constructor(private readonly options: ResolvedHostOptions) {
+    this.compiler = new ComponentCompiler(options.cacheDir);
+  }
+
+  async loadFromDirectory(dir: string, opts: { approvals?: Approvals } = {}): Promise<Plugin> {
+    if (typeof dir !== "string" || dir.length === 0) throw new TypeError("dir must be a non-empty path");
+    const root = await realpath(dir).catch((cause: unknown) => {
+      throw new PluginError("PLUGIN_INVALID", `plugin folder not found: ${dir}`, { cause });
+    });
+    const text = await readFile(join(root, "clawft.plugin.json"), "utf8").catch((cause: unknown) => {
+      throw new PluginError("PLUGIN_INVALID_MANIFEST", `cannot read ${join(root, "clawft.plugin.json")}`, { cause });
+    });
+    const { manifest } = this.parseManifest(text);
+    if (!manifest.wasm_module) {
+      throw new PluginError("PLUGIN_INVALID_MANIFEST", "invalid plugin manifest: wasm_module: required to load from a folder", {
+        pluginId: manifest.id,
+      });
+    }
+    // The module must live inside the plugin folder (no absolute path, no `..`, no symlink out).
+    const wasmPath = await realpath(resolvePath(root, manifest.wasm_module)).catch((cause: unknown) => {
+      throw new PluginError("PLUGIN_INVALID", `wasm_module not found: ${manifest.wasm_module ?? ""}`, { cause });
+    });
+    if (isAbsolute(manifest.wasm_module) || !wasmPath.startsWith(root + sep)) {
+      throw new PluginError("PLUGIN_INVALID_MANIFEST", "invalid plugin manifest: wasm_module: must be a path inside the plugin folder", {
+        pluginId: manifest.id,
+      });
+    }
+    const wasm = await readFile(wasmPath);
+    const input: LoadInput = { manifest: text, wasm, baseDir: root };
+    if (opts.approvals) input.approvals = opts.approvals;
+    return this.load(input);
+  }
+
+  private parseManifest(input: unknown): { manifest: PluginManifest; warnings: string[] } {
+    try {
+      return parseManifestWithWarnings(input);
+    } catch (cause) {
+      if (ManifestError.isInstance(cause)) {
+        throw new PluginError("PLUGIN_INVALID_MANIFEST", cause.message, { cause });
+      }
+      throw cause;
+    }
+  }
+
+  async load(input: LoadInput): Promise<Plugin> {
+    if (this.closed) throw new PluginError("PLUGIN_CLOSED", "host is closed");
+    if (typeof input !== "object" || input === null) throw new TypeError("load() takes { manifest, wasm, approvals? }");
+    const { manifest, warnings } = this.parseManifest(input.manifest);
+    const pluginId = manifest.id;
+    for (const w of warnings) this.options.logger.warn(`manifest: ${w}`, { pluginId });
+    if (!(input.wasm instanceof Uint8Array)) {
+      throw new PluginError("PLUGIN_INVALID", "wasm must be a Uint8Array", { pluginId });
+    }
+    const wasm = input.wasm;
+    // Size limits: stop a huge module before any parsing, transpiling or compiling.
+    if (wasm.byteLength > this.options.maxModuleBytes) {
+      throw new PluginError(
+        "PLUGIN_TOO_LARGE",
+        `module too large: ${wasm.byteLength} bytes (limit ${this.options.maxModuleBytes})`,
+        { pluginId },
+      );
+    }
+    const gz = gzipSync(wasm).byteLength;
+    if (gz > this.options.maxModuleGzipBytes) {
+      throw new PluginError(
+        "PLUGIN_TOO_LARGE",
+        `module too large: ${gz} bytes gzipped (limit ${this.options.maxModuleGzipBytes})`,
+        { pluginId },
+      );
+    }
+    await checkComponent(wasm, pluginId);
+
+    const approvals = input.approvals ?? {};
+    const consented = await this.consent(manifest, approvals);
+
+    const resources = lowered(manifestResources(manifest), this.options.hardLimits);
+    const filesystem = await this.resolveGrants(manifest, input.baseDir);
+    const ctx: SandboxContext = {
+      pluginId,
+      version: manifest.version,
+      manifest,
+      resources,
+      filesystem,
+      network: Object.freeze([...manifest.permissions.network]),
+      allowPrivateCidrs: this.options.allowPrivateCidrs,
+      resolve: this.options.resolve,
+    };
+    const fs = await this.createFileSystem(ctx);
+    const http = await this.createHttpClient(ctx);
+    const approvedEnv = [...(approvals.env_vars ?? []), ...consented.env_vars];
+
+    const compiled = await this.compiler.compile(wasm, {
+      maxMemoryBytes: resources.maxMemoryMb * 1024 * 1024,
+      maxTableElements: resources.maxTableElements,
+    });
+    const handler = new HostCallHandler({
+      pluginId,
+      fs,
+      http,
+      envVars: Object.freeze([...manifest.permissions.env_vars]),
+      approvedEnvVars: Object.freeze(approvedEnv),
+      env: this.options.sandbox.env ?? process.env,
+      logLimiter: new LogLimiter({ limit: resources.maxLogMessagesPerMinute, windowMs: 60_000 }),
+      logger: this.options.logger,
+      audit: this.options.audit,
+      maxWriteBytes: 4 * 1024 * 1024,
+      maxRequestBytes: 1024 * 1024,
+    });
+    const handle = new PluginHandle(manifest, resources, compiled, handler, http, () => this.plugins.delete(handle));
+    try {
+      await handle.start();
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+    this.plugins.add(handle);
+    return handle;
+  }
+
+  /**
+   * Consent at load (T39–T41): whatever the manifest asks for beyond `approvals`
+   * goes to `approve`; without a yes the plugin is refused. Shell is never granted
+   * without approval (this host offers no shell import at all).
+   */
+  private async consent(manifest: PluginManifest, approvals: Approvals): Promise<{ env_vars: string[] }> {
+    const diff = diffPermissions(
+      {
+        network: [...(approvals.network ?? [])],
+        filesystem: [...(approvals.filesystem ?? [])],
+        env_vars: [...(approvals.env_vars ?? [])],
+        shell: approvals.shell === true,
+      },
+      manifest.permissions,
+    );
+    if (!diff.hasNew) return { env_vars: [] };
+    const request = {
+      pluginId: manifest.id,
+      version: manifest.version,
+      permissions: { network: diff.network, filesystem: diff.filesystem, env_vars: diff.env_vars, shell: diff.shell },
+    };
+    const wanted = describePermissions(request.permissions);
+    if (!this.options.approve) {
+      throw new PluginError("PLUGIN_CONSENT_DENIED", `consent required and no approve callback: ${wanted}`, {
+        pluginId: manifest.id,
+      });
+    }
+    let answer: unknown;
+    try {
+      answer = await this.options.approve(request);
+    } catch (cause) {
+      throw new PluginError("PLUGIN_CONSENT_DENIED", `consent denied (approve failed): ${wanted}`, {
+        pluginId: manifest.id,
+        cause,
+      });
+    }
+    if (answer !== true) {
+      throw new PluginError("PLUGIN_CONSENT_DENIED", `consent denied: ${wanted}`, { pluginId: manifest.id });
+    }
+    return { env_vars: diff.env_vars };
+  }
+
+  /**
+   * Filesystem grants: absolute paths as written (they must exist); relative ones
+   * resolve against the plugin's folder and are created there if missing. A
+   * relative grant that would leave the plugin folder, or with no folder known, is refused.
+   */
+  private async resolveGrants(manifest: PluginManifest, baseDir: string | undefined): Promise<string[]> {
+    const out: string[] = [];
+    for (const [i, entry] of manifest.permissions.filesystem.entries()) {
+      if (isAbsolute(entry)) {
+        out.push(entry);
+        continue;
+      }
+      if (!baseDir) {
+        throw new PluginError(
+          "PLUGIN_INVALID_MANIFEST",
+          `invalid plugin manifest: permissions.filesystem[${i}]: a relative path needs the plugin folder (use loadFromDirectory or baseDir)`,
+          { pluginId: manifest.id },
+        );
+      }
+      const abs = resolvePath(baseDir, entry);
+      if (abs !== baseDir && !abs.startsWith(baseDir + sep)) {
+        throw new PluginError(
+          "PLUGIN_INVALID_MANIFEST",
+          `invalid plugin manifest: permissions.filesystem[${i}]: a relative path must stay inside the plugin folder`,
+          { pluginId: manifest.id },
+        );
+      }
+      await mkdir(abs, { recursive: true, mode: 0o700 });
+      out.push(abs);
+    }
+    return out;
+  }
+
+  private async createFileSystem(ctx: SandboxContext): Promise<PluginFileSystem | undefined> {
+    const factory = this.options.sandbox.createFileSystem;
+    if (factory) return factory(ctx);
+    if (ctx.filesystem.length === 0) return undefined;
+    try {
+      return await SandboxedFileSystem.create({ allowedPaths: ctx.filesystem });
+    } catch (cause) {
+      throw new PluginError("PLUGIN_INVALID", `filesystem grant unusable: ${(cause as Error).message}`, {
+        pluginId: ctx.pluginId,
+        cause,
+      });
+    }
+  }
+
+  private async createHttpClient(ctx: SandboxContext): Promise<PluginHttpClient> {
+    const factory = this.options.sandbox.createHttpClient;
+    if (factory) return factory(ctx);
+    const options: ConstructorParameters<typeof SandboxedHttpClient>[0] = {
+      pluginId: ctx.pluginId,
+      pluginVersion: ctx.version,
+      network: ctx.network,
+      maxRequestsPerMinute: ctx.resources.maxHttpRequestsPerMinute,
+      timeoutMs: Math.min(30_000, ctx.resources.maxExecutionSeconds * 1000),
+      allowPrivateCidrs: ctx.allowPrivateCidrs,
+    };
+    if (ctx.resolve) options.resolve = ctx.resolve;
+    return new SandboxedHttpClient(options);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.plugins].map((p) => p.close()));
+    this.compiler.clear();
+  }
+}
+
+function describePermissions(p: { network: string[]; filesystem: string[]; env_vars: string[]; shell: boolean }): string {
+  const parts: string[] = [];
+  if (p.shell) parts.push("shell");
+  if (p.network.length) parts.push(`network ${p.network.join(", ")}`);
+  if (p.filesystem.length) parts.push(`filesystem ${p.filesystem.join(", ")}`);
+  if (p.env_vars.length) parts.push(`env vars ${p.env_vars.join(", ")}`);
+  return parts.join("; ");
+}
+
+const ZERO_USAGE: PluginUsage = Object.freeze({ fuelUsed: 0, peakMemoryBytes: 0, hostCalls: 0, durationMs: 0 });
+
+/** A loaded plugin: one worker at a time, calls queued, limits enforced per call. */
+class PluginHandle implements Plugin {
+  readonly id: string;
+  readonly version: string;
+  private description: PluginDescription | undefined;
+  private toolNames = new Set<string>();
+  private runtime: WorkerRuntime | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  private lastUsage: PluginUsage = ZERO_USAGE;
+
+  constructor(
+    readonly manifest: PluginManifest,
+    readonly resources: Readonly<ResourceLimits>,
+    private readonly compiled: CompiledComponent,
+    private readonly handler: HostCallHandler,
+    private readonly http: PluginHttpClient,
+    private readonly onClose: () => void,
+  ) {
+    this.id = manifest.id;
+    this.version = manifest.version;
+  }
+
+  get usage(): Readonly<PluginUsage> {
+    return this.lastUsage;
+  }
+
+  describe(): PluginDescription {
+    if (!this.description) throw new PluginError("PLUGIN_CLOSED", "plugin is not loaded", { pluginId: this.id });
+    return this.description;
+  }
+
+  private get timeoutMs(): number {
+    return this.resources.maxExecutionSeconds * 1000;
+  }
+
+  /** Starts a worker and waits for it to be ready (init done), under the wall-clock limit. */
+  private async boot(): Promise<{ runtime: WorkerRuntime; describe: string }> {
+    const runtime = new WorkerRuntime(this.compiled, this.handler.serve, this.resources.maxFuel);
+    const outcome = await this.withTimeout(runtime, runtime.started());
+    if (outcome.type === "ready") return { runtime, describe: outcome.describe };
+    await runtime.kill();
+    throw this.outcomeError(outcome, "init");
+  }
+
+  async start(): Promise<void> {
+    const { runtime, describe } = await this.boot();
+    this.runtime = runtime;
+    try {
+      this.description = parseDescribeJson(describe, this.id);
+    } catch (error) {
+      await runtime.kill();
+      throw error;
+    }
+    this.toolNames = new Set(this.description.tools.map((t) => t.name));
+  }
+
+  executeTool(name: string, params?: unknown): Promise<unknown> {
+    const run = this.queue.then(
+      () => this.run(name, params),
+      () => this.run(name, params),
+    );
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async run(name: string, params: unknown): Promise<unknown> {
+    if (this.closed) throw new PluginError("PLUGIN_CLOSED", "plugin is closed", { pluginId: this.id });
+    if (typeof name !== "string") throw new TypeError("tool name must be a string");
+    if (!this.toolNames.has(name)) {
+      throw new PluginError("PLUGIN_UNKNOWN_TOOL", `unknown tool: ${JSON.stringify(name.slice(0, 200))}`, {
+        pluginId: this.id,
+      });
+    }
+    let paramsJson: string | undefined;
+    try {
+      paramsJson = JSON.stringify(params === undefined ? null : params);
+    } catch (cause) {
+      throw new TypeError("params must be a JSON value", { cause });
+    }
+    if (paramsJson === undefined) throw new TypeError("params must be a JSON value");
+    const started = performance.now();
+    this.handler.takeCount();
+    if (!this.runtime || !this.runtime.alive) {
+      // A fresh instance after a crash or timeout (or the first call after one).
+      this.runtime = undefined;
+      const { runtime } = await this.boot();
+      this.runtime = runtime;
+      this.handler.takeCount();
+    }
+    const runtime = this.runtime;
+    const outcome = await this.withTimeout(runtime, runtime.call(name, paramsJson, this.resources.maxFuel));
+    const durationMs = performance.now() - started;
+    const fuelUsed = "fuelUsed" in outcome ? outcome.fuelUsed : 0;
+    const peakMemoryBytes = "peakMemory" in outcome ? outcome.peakMemory : 0;
+    this.lastUsage = Object.freeze({ fuelUsed, peakMemoryBytes, hostCalls: this.handler.takeCount(), durationMs });
+    if (outcome.type === "ok") {
+      try {
+        return JSON.parse(outcome.value) as unknown;
+      } catch {
+        return outcome.value;
+      }
+    }
+    if (!runtime.alive) this.runtime = undefined;
+    throw this.outcomeError(outcome, "call");
+  }
+
+  /**
+   * Races `promise` against the wall-clock limit. On timeout the worker is
+   * terminated (the next call gets a fresh one) and the call rejects with
+   * ResourceExhaustedError kind `timeout`. The timer is ref'd: it keeps the
+   * process alive while a call is in flight, although the worker is unref'd.
+   */
+  private withTimeout(runtime: WorkerRuntime, promise: Promise<Outcome>): Promise<Outcome> {
+    const limit = this.timeoutMs;
+    const started = performance.now();
+    return new Promise<Outcome>((resolve) => {
+      const timer = setTimeout(() => {
+        const used = Math.round(performance.now() - started);
+        this.handler.abandonInFlight("RESOURCE_EXHAUSTED");
+        const info = { type: "exhausted" as const, kind: "timeout" as const, limit, used, message: "timeout" };
+        void runtime.kill({ type: "fault", info, fuelUsed: 0, peakMemory: 0 });
+        resolve({ type: "fault", info, fuelUsed: 0, peakMemory: 0 });
+      }, limit);
+      promise.then(
+        (o) => {
+          clearTimeout(timer);
+          resolve(o);
+        },
+        () => {
+          clearTimeout(timer);
+          resolve({ type: "crashed", message: "plugin worker failed" });
+        },
+      );
+    });
+  }
+
+  private outcomeError(outcome: Outcome, phase: "init" | "call"): Error {
+    const pluginId = this.id;
+    switch (outcome.type) {
+      case "err":
+        return new PluginError("PLUGIN_TOOL_ERROR", outcome.value, { pluginId });
+      case "init-failed":
+        if (outcome.info.type === "exhausted" && outcome.info.kind) {
+          return new PluginError("PLUGIN_INIT_FAILED", `plugin init failed: ${outcome.info.message}`, {
+            pluginId,
+            cause: new ResourceExhaustedError(outcome.info.kind, outcome.info.limit ?? 0, outcome.info.used ?? 0),
+          });
+        }
+        return new PluginError("PLUGIN_INIT_FAILED", `plugin init failed: ${outcome.info.message}`, { pluginId });
+      case "fault": {
+        const info = outcome.info;
+        if (info.type === "exhausted" && info.kind) {
+          const error = new ResourceExhaustedError(info.kind, info.limit ?? 0, info.used ?? 0);
+          if (phase === "init") {
+            return new PluginError("PLUGIN_INIT_FAILED", `plugin init failed: ${error.message}`, { pluginId, cause: error });
+          }
+          return error;
+        }
+        if (phase === "init") return new PluginError("PLUGIN_INIT_FAILED", `plugin init failed: ${info.message}`, { pluginId });
+        return new PluginError("PLUGIN_TRAP", `plugin trapped: ${info.message}`, { pluginId });
+      }
+      case "crashed":
+        return new PluginError("PLUGIN_CRASHED", `plugin crashed: ${outcome.message}`, {
+          pluginId,
+          cause: outcome.cause,
+        });
+      default:
+        return new PluginError("PLUGIN_CRASHED", `plugin crashed: unexpected ${outcome.type}`, { pluginId });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.onClose();
+    const runtime = this.runtime;
+    this.runtime = undefined;
+    debug("closing plugin %s", this.id);
+    await Promise.all([
+      runtime?.kill({ type: "crashed", message: "plugin closed" }),
+      this.http.close?.().catch(() => undefined),
+    ]);
+    this.handler.close();
+  }
+}
+
+export { WASM_PAGE };

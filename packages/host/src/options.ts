@@ -1,0 +1,268 @@
+import { isAbsolute } from "node:path";
+import {
+  type AuditEvent,
+  RESOURCE_HARD_LIMITS,
+  type ResourceLimits,
+  SANDBOX_DEFAULTS,
+} from "@clawft/sandbox-policy";
+import { HostOptionsError } from "./errors.js";
+import type { HostLogger, PluginFileSystem, PluginHttpClient } from "./host-calls.js";
+import type { PluginManifest } from "@clawft/sandbox-policy";
+
+/** What a permission request passed to `approve` looks like (only what still needs consent). */
+export interface ConsentRequest {
+  pluginId: string;
+  version: string;
+  permissions: {
+    network: string[];
+    filesystem: string[];
+    env_vars: string[];
+    shell: boolean;
+  };
+}
+
+/** The permissions a user already approved for a plugin (the shape of the manifest's `permissions`). */
+export interface Approvals {
+  network?: readonly string[];
+  filesystem?: readonly string[];
+  env_vars?: readonly string[];
+  shell?: boolean;
+}
+
+/** What the sandbox factories receive for each plugin they serve. */
+export interface SandboxContext {
+  pluginId: string;
+  version: string;
+  manifest: PluginManifest;
+  /** The effective limits (manifest values, lowered by the operator's `hardLimits`). */
+  resources: Readonly<ResourceLimits>;
+  /** The filesystem grants as absolute directories (relative ones resolved against the plugin folder). */
+  filesystem: readonly string[];
+  network: readonly string[];
+  allowPrivateCidrs: readonly string[];
+  resolve: ((hostname: string) => Promise<string[]>) | undefined;
+}
+
+/** User-supplied sandbox pieces: a custom host can replace any of them. */
+export interface SandboxFactories {
+  /**
+   * Builds the filesystem a plugin's `read-file`/`write-file` go through.
+   * @default `SandboxedFileSystem.create({ allowedPaths: ctx.filesystem })` from @clawft/sandbox-fs
+   */
+  createFileSystem?: (ctx: SandboxContext) => PluginFileSystem | Promise<PluginFileSystem>;
+  /**
+   * Builds the HTTP client a plugin's `http-request` goes through (one per plugin:
+   * it holds the plugin's rate counter).
+   * @default `new SandboxedHttpClient({...})` from @clawft/sandbox-http
+   */
+  createHttpClient?: (ctx: SandboxContext) => PluginHttpClient | Promise<PluginHttpClient>;
+  /**
+   * The environment `get-env` reads from (after the env rule allowed the name).
+   * @default process.env
+   */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** Options of `createHost`. Every field is optional; unknown keys are refused. */
+export interface HostOptions {
+  /** Receives one event per host call, before the `executeTool` promise settles. Must not throw. */
+  audit?: (event: AuditEvent) => void;
+  /**
+   * Where plugin logs and host warnings go.
+   * @default a logger writing `[clawft <level>] <pluginId>: <message>` lines to stderr
+   */
+  logger?: HostLogger;
+  /**
+   * A folder for the compiled-component cache (transpiled glue and metered core
+   * modules, keyed by sha256 of the component plus the metering options). Must be
+   * writable only by the host's user.
+   * @default none (in-memory cache only)
+   */
+  cacheDir?: string;
+  /**
+   * CIDR ranges whose private addresses plugins may reach anyway (e.g. a local
+   * service). Only lifts the private-address refusal; allowlists still apply.
+   * @default []
+   */
+  allowPrivateCidrs?: readonly string[];
+  /**
+   * Resolves host names for plugin HTTP requests.
+   * @default the system resolver
+   */
+  resolve?: (hostname: string) => Promise<string[]>;
+  /**
+   * Largest module accepted, in bytes (may only be raised above the default).
+   * @default 307200 (300 KiB)
+   */
+  maxModuleBytes?: number;
+  /**
+   * Largest module accepted after gzip, in bytes (may only be raised).
+   * @default 122880 (120 KiB)
+   */
+  maxModuleGzipBytes?: number;
+  /**
+   * Operator caps on every plugin's resources: a manifest value above the cap is
+   * lowered to it. Each cap must be positive and at most the design's hard maximum.
+   * @default the hard maxima (RESOURCE_HARD_LIMITS)
+   */
+  hardLimits?: Partial<ResourceLimits>;
+  /**
+   * Asked at load for the permissions a plugin requests that `approvals` does not
+   * cover. The plugin is refused (PLUGIN_CONSENT_DENIED) unless it returns true.
+   * @default none: every permission not pre-approved is refused
+   */
+  approve?: (request: ConsentRequest) => boolean | Promise<boolean>;
+  /** Replacements for the sandbox pieces (see "Composing a custom host" in the README). */
+  sandbox?: SandboxFactories;
+  /**
+   * What to do with a component that imports `wasi:*` interfaces: `"refuse"` it at
+   * load (PLUGIN_FORBIDDEN_IMPORT naming the import). No WASI implementation is
+   * ever given to plugins (never jco's preview2 shim, which exposes the real
+   * filesystem and environment).
+   * @default "refuse"
+   */
+  wasi?: "refuse";
+}
+
+/** The frozen, validated form of `HostOptions`. */
+export interface ResolvedHostOptions {
+  readonly audit: ((event: AuditEvent) => void) | undefined;
+  readonly logger: HostLogger;
+  readonly cacheDir: string | undefined;
+  readonly allowPrivateCidrs: readonly string[];
+  readonly resolve: ((hostname: string) => Promise<string[]>) | undefined;
+  readonly maxModuleBytes: number;
+  readonly maxModuleGzipBytes: number;
+  readonly hardLimits: Readonly<ResourceLimits>;
+  readonly approve: ((request: ConsentRequest) => boolean | Promise<boolean>) | undefined;
+  readonly sandbox: Readonly<SandboxFactories>;
+}
+
+const KNOWN_KEYS: ReadonlySet<string> = new Set([
+  "audit",
+  "logger",
+  "cacheDir",
+  "allowPrivateCidrs",
+  "resolve",
+  "maxModuleBytes",
+  "maxModuleGzipBytes",
+  "hardLimits",
+  "approve",
+  "sandbox",
+  "wasi",
+]);
+const SANDBOX_KEYS: ReadonlySet<string> = new Set(["createFileSystem", "createHttpClient", "env"]);
+const LIMIT_KEYS = Object.keys(RESOURCE_HARD_LIMITS) as (keyof ResourceLimits)[];
+const LOGGER_METHODS = ["error", "warn", "info", "debug", "trace"] as const;
+
+/** The default logger: one line per message on stderr. */
+export const stderrLogger: HostLogger = Object.freeze({
+  error: (m: string, meta: { pluginId: string }) => process.stderr.write(`[clawft error] ${meta.pluginId}: ${m}\n`),
+  warn: (m: string, meta: { pluginId: string }) => process.stderr.write(`[clawft warn] ${meta.pluginId}: ${m}\n`),
+  info: (m: string, meta: { pluginId: string }) => process.stderr.write(`[clawft info] ${meta.pluginId}: ${m}\n`),
+  debug: (m: string, meta: { pluginId: string }) => process.stderr.write(`[clawft debug] ${meta.pluginId}: ${m}\n`),
+  trace: (m: string, meta: { pluginId: string }) => process.stderr.write(`[clawft trace] ${meta.pluginId}: ${m}\n`),
+}) as HostLogger;
+
+function fn(field: string, value: unknown): void {
+  if (value !== undefined && typeof value !== "function") throw new HostOptionsError(`${field} must be a function`);
+}
+
+function positiveInt(field: string, value: unknown): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value <= 0) {
+    throw new HostOptionsError(`${field} must be a positive integer`);
+  }
+  return value;
+}
+
+/** Validates `createHost` options once and freezes them; every error names the field. */
+export function resolveHostOptions(options: HostOptions | undefined): ResolvedHostOptions {
+  const o = (options ?? {}) as Record<string, unknown>;
+  if (typeof o !== "object" || o === null || Array.isArray(o)) throw new HostOptionsError("options must be an object");
+  for (const key of Object.keys(o)) {
+    if (!KNOWN_KEYS.has(key)) throw new HostOptionsError(`unknown option: ${key}`);
+  }
+  fn("audit", o.audit);
+  fn("resolve", o.resolve);
+  fn("approve", o.approve);
+  let logger = stderrLogger;
+  if (o.logger !== undefined) {
+    const l = o.logger as Record<string, unknown>;
+    if (typeof l !== "object" || l === null) throw new HostOptionsError("logger must be an object");
+    for (const m of LOGGER_METHODS) {
+      if (typeof l[m] !== "function") throw new HostOptionsError(`logger.${m} must be a function`);
+    }
+    logger = o.logger as HostLogger;
+  }
+  if (o.cacheDir !== undefined) {
+    if (typeof o.cacheDir !== "string" || o.cacheDir.length === 0 || o.cacheDir.includes("\0")) {
+      throw new HostOptionsError("cacheDir must be a non-empty path");
+    }
+    if (!isAbsolute(o.cacheDir)) throw new HostOptionsError("cacheDir must be an absolute path");
+  }
+  let cidrs: string[] = [];
+  if (o.allowPrivateCidrs !== undefined) {
+    if (!Array.isArray(o.allowPrivateCidrs)) throw new HostOptionsError("allowPrivateCidrs must be an array of CIDR strings");
+    cidrs = o.allowPrivateCidrs.map((c: unknown, i: number) => {
+      if (typeof c !== "string" || !/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(c)) {
+        throw new HostOptionsError(`allowPrivateCidrs[${i}] must be a CIDR such as "127.0.0.1/32"`);
+      }
+      return c;
+    });
+  }
+  const maxModuleBytes =
+    o.maxModuleBytes === undefined ? SANDBOX_DEFAULTS.moduleBytes : positiveInt("maxModuleBytes", o.maxModuleBytes);
+  if (maxModuleBytes < SANDBOX_DEFAULTS.moduleBytes) {
+    throw new HostOptionsError(`maxModuleBytes can only raise the limit (default ${SANDBOX_DEFAULTS.moduleBytes})`);
+  }
+  const maxModuleGzipBytes =
+    o.maxModuleGzipBytes === undefined
+      ? SANDBOX_DEFAULTS.moduleGzipBytes
+      : positiveInt("maxModuleGzipBytes", o.maxModuleGzipBytes);
+  if (maxModuleGzipBytes < SANDBOX_DEFAULTS.moduleGzipBytes) {
+    throw new HostOptionsError(
+      `maxModuleGzipBytes can only raise the limit (default ${SANDBOX_DEFAULTS.moduleGzipBytes})`,
+    );
+  }
+  const hardLimits: ResourceLimits = { ...RESOURCE_HARD_LIMITS };
+  if (o.hardLimits !== undefined) {
+    const h = o.hardLimits as Record<string, unknown>;
+    if (typeof h !== "object" || h === null) throw new HostOptionsError("hardLimits must be an object");
+    for (const key of Object.keys(h)) {
+      if (!(LIMIT_KEYS as string[]).includes(key)) throw new HostOptionsError(`unknown option: hardLimits.${key}`);
+      const v = h[key];
+      if (v === undefined) continue;
+      const n = positiveInt(`hardLimits.${key}`, v);
+      const max = RESOURCE_HARD_LIMITS[key as keyof ResourceLimits];
+      if (n > max) throw new HostOptionsError(`hardLimits.${key} must be at most ${max} (it can only lower the hard limit)`);
+      hardLimits[key as keyof ResourceLimits] = n;
+    }
+  }
+  let sandbox: SandboxFactories = {};
+  if (o.sandbox !== undefined) {
+    const s = o.sandbox as Record<string, unknown>;
+    if (typeof s !== "object" || s === null) throw new HostOptionsError("sandbox must be an object");
+    for (const key of Object.keys(s)) {
+      if (!SANDBOX_KEYS.has(key)) throw new HostOptionsError(`unknown option: sandbox.${key}`);
+    }
+    fn("sandbox.createFileSystem", s.createFileSystem);
+    fn("sandbox.createHttpClient", s.createHttpClient);
+    if (s.env !== undefined && (typeof s.env !== "object" || s.env === null)) {
+      throw new HostOptionsError("sandbox.env must be an object");
+    }
+    sandbox = Object.freeze({ ...(s as SandboxFactories) });
+  }
+  if (o.wasi !== undefined && o.wasi !== "refuse") throw new HostOptionsError('wasi must be "refuse"');
+  return Object.freeze({
+    audit: o.audit as ResolvedHostOptions["audit"],
+    logger,
+    cacheDir: o.cacheDir as string | undefined,
+    allowPrivateCidrs: Object.freeze(cidrs),
+    resolve: o.resolve as ResolvedHostOptions["resolve"],
+    maxModuleBytes,
+    maxModuleGzipBytes,
+    hardLimits: Object.freeze(hardLimits),
+    approve: o.approve as ResolvedHostOptions["approve"],
+    sandbox,
+  });
+}

@@ -1,0 +1,232 @@
+import { Worker } from "node:worker_threads";
+import { debuglog } from "node:util";
+import type { CompiledComponent } from "../compile.js";
+import {
+  ARG,
+  Channel,
+  FLAGS,
+  type FaultInfo,
+  type HostFnId,
+  KIND,
+  Kind,
+  LEN,
+  NUM_BUDGET,
+  NUM_FUEL_USED,
+  NUM_PEAK_MEMORY,
+  NUM_SIZE,
+  Reply,
+  type ReplyStatus,
+  TO_MAIN,
+  TO_WORKER,
+} from "./protocol.js";
+import type { WorkerInit } from "./worker.js";
+
+const debug = debuglog("clawft");
+
+/** What the main thread answers to one host call. */
+export interface HostReply {
+  status: ReplyStatus;
+  value: string;
+}
+
+/** Serves one host call on the main thread; may be async (fs, http). */
+export type HostCallServer = (fn: HostFnId, args: string[], oversizeBytes: number) => HostReply | Promise<HostReply>;
+
+export type Outcome =
+  | { type: "ready"; describe: string; peakMemory: number }
+  | { type: "ok"; value: string; fuelUsed: number; peakMemory: number }
+  | { type: "err"; value: string; fuelUsed: number; peakMemory: number }
+  | { type: "fault"; info: FaultInfo; fuelUsed: number; peakMemory: number }
+  | { type: "init-failed"; info: FaultInfo }
+  | { type: "crashed"; message: string; cause?: unknown };
+
+const workerUrl = new URL("./worker.js", import.meta.url);
+
+/** Spin iterations before the worker blocks on Atomics.wait (a few microseconds). */
+const DEFAULT_SPIN = Number(process.env.CLAWFT_SPIN ?? 2000);
+
+/**
+ * One worker running one guest instance, and the main-thread side of its wire.
+ * The worker is unref'd: an idle plugin never keeps the process alive (the caller
+ * holds a ref'd timer while a call is in flight).
+ */
+export class WorkerRuntime {
+  private readonly worker: Worker;
+  private readonly ch: Channel;
+  private seen = 0;
+  private pending: ((o: Outcome) => void) | undefined;
+  private deadReason: Outcome | undefined;
+  /** True while a host call is being served (for the timeout's audit). */
+  hostCallInFlight = false;
+  readonly threadId: number;
+
+  constructor(
+    compiled: CompiledComponent,
+    private readonly server: HostCallServer,
+    fuelBudget: number,
+  ) {
+    const bufs = Channel.create();
+    this.ch = new Channel(bufs.ctl, bufs.data);
+    this.ch.num[NUM_BUDGET] = fuelBudget;
+    const workerData: WorkerInit = {
+      ctl: bufs.ctl,
+      data: bufs.data,
+      glue: compiled.glue,
+      modules: compiled.modules,
+      metering: compiled.metering,
+      spin: DEFAULT_SPIN,
+    };
+    this.worker = new Worker(workerUrl, {
+      workerData,
+      // A clean start: the parent's flags (--eval, --input-type, loaders, inspector)
+      // must not leak into or break the plugin's thread.
+      execArgv: [],
+      // The worker never sees the host's environment (the jco glue reads process.env).
+      env: {},
+      argv: [],
+      resourceLimits: { maxOldGenerationSizeMb: 256, stackSizeMb: 4 },
+    });
+    this.threadId = this.worker.threadId;
+    this.worker.unref();
+    this.worker.on("error", (error) => {
+      this.die({ type: "crashed", message: `plugin worker failed: ${error.message}`, cause: error });
+    });
+    this.worker.on("exit", (code) => {
+      this.die({ type: "crashed", message: `plugin worker exited (code ${code})` });
+    });
+    void this.pump();
+  }
+
+  get alive(): boolean {
+    return this.deadReason === undefined;
+  }
+
+  /** The first message of a fresh worker: ready (with describe JSON) or a failure. */
+  started(): Promise<Outcome> {
+    return this.next();
+  }
+
+  /** Runs one tool call. Only one call at a time (the plugin handle queues). */
+  call(tool: string, params: string, fuelBudget: number): Promise<Outcome> {
+    if (this.deadReason) return Promise.resolve(this.deadReason);
+    const ch = this.ch;
+    const len = ch.writeStrings([tool, params]);
+    ch.ctl[KIND] = Kind.CALL;
+    ch.ctl[LEN] = len;
+    ch.num[NUM_BUDGET] = fuelBudget;
+    const p = this.next();
+    Atomics.add(ch.ctl, TO_WORKER, 1);
+    Atomics.notify(ch.ctl, TO_WORKER, 1);
+    return p;
+  }
+
+  /** Ends the worker now (timeout, close). A pending call settles with `reason`. */
+  kill(reason: Outcome = { type: "crashed", message: "plugin worker was terminated" }): Promise<void> {
+    this.die(reason);
+    return this.worker.terminate().then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
+  private next(): Promise<Outcome> {
+    return new Promise<Outcome>((resolve) => {
+      if (this.deadReason) resolve(this.deadReason);
+      else this.pending = resolve;
+    });
+  }
+
+  private settle(o: Outcome): void {
+    const p = this.pending;
+    this.pending = undefined;
+    p?.(o);
+  }
+
+  private die(reason: Outcome): void {
+    if (this.deadReason) return;
+    this.deadReason = reason;
+    debug("plugin worker %d stopped: %s", this.threadId, reason.type);
+    // Wake our own pump so it sees the worker is gone and ends (no waiter left behind).
+    Atomics.notify(this.ch.ctl, TO_MAIN);
+    this.settle(reason);
+  }
+
+  private async pump(): Promise<void> {
+    const ch = this.ch;
+    const ctl = ch.ctl;
+    for (;;) {
+      const w = Atomics.waitAsync(ctl, TO_MAIN, this.seen);
+      if (w.async) await w.value;
+      if (this.deadReason) return;
+      this.seen = Atomics.load(ctl, TO_MAIN);
+      const kind = ctl[KIND];
+      if (kind === Kind.HOST_CALL) {
+        await this.serveHostCall();
+        continue;
+      }
+      const len = ctl[LEN] as number;
+      const [text = ""] = ch.readStrings(len);
+      const fuelUsed = ch.num[NUM_FUEL_USED] as number;
+      const peakMemory = ch.num[NUM_PEAK_MEMORY] as number;
+      switch (kind) {
+        case Kind.READY:
+          this.settle({ type: "ready", describe: text, peakMemory });
+          break;
+        case Kind.RESULT_OK:
+          this.settle({ type: "ok", value: text, fuelUsed, peakMemory });
+          break;
+        case Kind.RESULT_ERR:
+          this.settle({ type: "err", value: text, fuelUsed, peakMemory });
+          break;
+        case Kind.FAULT:
+          this.settle({ type: "fault", info: parseFault(text), fuelUsed, peakMemory });
+          break;
+        case Kind.INIT_FAILED:
+          this.settle({ type: "init-failed", info: parseFault(text) });
+          break;
+        default:
+          void this.kill({ type: "crashed", message: `protocol error: unknown message ${String(kind)}` });
+          return;
+      }
+    }
+  }
+
+  private async serveHostCall(): Promise<void> {
+    const ch = this.ch;
+    const ctl = ch.ctl;
+    const fn = ctl[ARG] as HostFnId;
+    const args = ch.readStrings(ctl[LEN] as number);
+    const oversize = ctl[FLAGS] === 1 ? (ch.num[NUM_SIZE] as number) : 0;
+    let reply: HostReply;
+    this.hostCallInFlight = true;
+    try {
+      reply = await this.server(fn, args, oversize);
+    } catch (error) {
+      // The server turns every refusal into a reply; reaching here is a host bug.
+      debug("host call %d threw: %o", fn, error);
+      reply = { status: Reply.ERR, value: "host error" };
+    } finally {
+      this.hostCallInFlight = false;
+    }
+    if (this.deadReason) return;
+    let len: number;
+    try {
+      len = ch.writeStrings([reply.value]);
+    } catch {
+      reply = { status: Reply.ERR, value: "host error: response too large" };
+      len = ch.writeStrings([reply.value]);
+    }
+    ctl[ARG] = reply.status;
+    ctl[LEN] = len;
+    Atomics.add(ctl, TO_WORKER, 1);
+    Atomics.notify(ctl, TO_WORKER, 1);
+  }
+}
+
+function parseFault(text: string): FaultInfo {
+  try {
+    return JSON.parse(text) as FaultInfo;
+  } catch {
+    return { type: "crash", message: text };
+  }
+}

@@ -1,0 +1,275 @@
+/**
+ * The plugin worker: one per plugin instance. It instantiates the transpiled
+ * component from already metered and compiled core modules, then serves calls
+ * from the main thread. Host imports are synchronous for the guest: each one
+ * writes its request into the shared buffer, wakes the main thread and blocks on
+ * `Atomics.wait` (after a short spin) until the answer is written back.
+ *
+ * This file runs only inside a worker started by `WorkerRuntime`.
+ */
+import { workerData } from "node:worker_threads";
+import {
+  ARG,
+  Channel,
+  FLAGS,
+  type FaultInfo,
+  HostFn,
+  type HostFnId,
+  KIND,
+  Kind,
+  LEN,
+  MAX_ARG_BYTES,
+  NUM_BUDGET,
+  NUM_FUEL_USED,
+  NUM_PEAK_MEMORY,
+  NUM_SIZE,
+  Reply,
+  TO_MAIN,
+  TO_WORKER,
+} from "./protocol.js";
+import { createWorkerMeter, type WorkerMeter } from "./meter.js";
+
+export interface WorkerInit {
+  ctl: SharedArrayBuffer;
+  data: SharedArrayBuffer;
+  /** The transpiled jco glue (an ES module exporting `instantiate`). */
+  glue: string;
+  /** Core modules by the file name the glue asks for, metered and compiled. */
+  modules: Record<string, WebAssembly.Module>;
+  /** Opaque metering data (per module) for the in-worker fuel meter. */
+  metering: unknown;
+  /** Spin iterations before blocking on Atomics.wait. */
+  spin: number;
+}
+
+interface PluginExports {
+  init(): void;
+  executeTool(name: string, params: string): string;
+  describe(): string;
+}
+
+type Instantiate = (
+  getCoreModule: (name: string) => WebAssembly.Module,
+  imports: Record<string, Record<string, unknown>>,
+  instantiateCore: (module: WebAssembly.Module, imports?: WebAssembly.Imports) => WebAssembly.Instance,
+) => { plugin: PluginExports };
+
+const init = workerData as WorkerInit;
+const ch = new Channel(init.ctl, init.data);
+const ctl = ch.ctl;
+const spin = init.spin;
+
+/** Signals the main thread and waits for its answer (spin first: the round trip is a hot path). */
+function signalAndWait(): void {
+  const seen = Atomics.load(ctl, TO_WORKER);
+  Atomics.add(ctl, TO_MAIN, 1);
+  Atomics.notify(ctl, TO_MAIN, 1);
+  for (let i = 0; i < spin; i++) {
+    if (Atomics.load(ctl, TO_WORKER) !== seen) return;
+  }
+  while (Atomics.load(ctl, TO_WORKER) === seen) Atomics.wait(ctl, TO_WORKER, seen);
+}
+
+/** Sends a message that the main thread does not answer (it will send a command later). */
+function send(kind: number, values: readonly string[]): void {
+  const len = ch.writeStrings(values);
+  ctl[KIND] = kind;
+  ctl[LEN] = len;
+}
+
+/** Blocks until the main thread sends the next command. */
+function waitForCommand(): void {
+  signalAndWait();
+}
+
+interface HostReply {
+  status: number;
+  value: string;
+}
+
+function hostCall(fn: HostFnId, args: string[], oversize = 0): HostReply {
+  const len = ch.writeStrings(args);
+  ctl[KIND] = Kind.HOST_CALL;
+  ctl[ARG] = fn;
+  ctl[LEN] = len;
+  ctl[FLAGS] = oversize > 0 ? 1 : 0;
+  ch.num[NUM_SIZE] = oversize;
+  signalAndWait();
+  const status = ctl[ARG] as number;
+  const n = ctl[LEN] as number;
+  const value = n > 0 ? (ch.readStrings(n)[0] ?? "") : "";
+  return { status, value };
+}
+
+type Result<T> = { tag: "ok"; val: T } | { tag: "err"; val: string };
+
+function asResult(reply: HostReply): Result<string> {
+  return reply.status === Reply.OK ? { tag: "ok", val: reply.value } : { tag: "err", val: reply.value };
+}
+
+/**
+ * The `host` import object handed to the jco glue. For a `result<T, E>` import the
+ * glue accepts `{ tag, val }`; an argument too large to copy is not sent (the host
+ * refuses it from its size alone).
+ */
+const hostImports = {
+  httpRequest(method: string, url: string, headers: Array<[string, string]>, body: string | undefined): Result<string> {
+    let oversize = 0;
+    let b = body;
+    if (b !== undefined && b.length > MAX_ARG_BYTES / 3 && Buffer.byteLength(b) > MAX_ARG_BYTES) {
+      oversize = Buffer.byteLength(b);
+      b = "";
+    }
+    const args = [method, url, JSON.stringify(headers)];
+    if (b !== undefined) args.push(b);
+    return asResult(hostCall(HostFn.HTTP_REQUEST, args, oversize));
+  },
+  readFile(path: string): Result<string> {
+    return asResult(hostCall(HostFn.READ_FILE, [path]));
+  },
+  writeFile(path: string, content: string): Result<void> {
+    let oversize = 0;
+    let c = content;
+    if (c.length > MAX_ARG_BYTES / 3 && Buffer.byteLength(c) > MAX_ARG_BYTES) {
+      oversize = Buffer.byteLength(c);
+      c = "";
+    }
+    const reply = hostCall(HostFn.WRITE_FILE, [path, c], oversize);
+    return reply.status === Reply.ERR ? { tag: "err", val: reply.value } : { tag: "ok", val: undefined };
+  },
+  getEnv(name: string): string | undefined {
+    const reply = hostCall(HostFn.GET_ENV, [name]);
+    return reply.status === Reply.OK ? reply.value : undefined;
+  },
+  log(level: number, message: string): void {
+    hostCall(HostFn.LOG, [String(level), message]);
+  },
+};
+
+const glueUrl = `data:text/javascript;base64,${Buffer.from(init.glue).toString("base64")}`;
+const { instantiate } = (await import(glueUrl)) as { instantiate: Instantiate };
+const moduleNames = new Map<WebAssembly.Module, string>(Object.entries(init.modules).map(([n, m]) => [m, n]));
+
+let plugin: PluginExports | undefined;
+let meter: WorkerMeter;
+let memories: WebAssembly.Memory[] = [];
+
+/**
+ * Instantiates a fresh guest. Only the metered modules we compiled can be
+ * instantiated: a glue that tried to compile or instantiate anything else (e.g. an
+ * inlined, unmetered module) is refused, so no guest code runs without metering.
+ */
+function instantiateGuest(): PluginExports {
+  meter = createWorkerMeter(init.metering, moduleNames);
+  meter.setBudget(ch.num[NUM_BUDGET] as number);
+  memories = [];
+  const getCoreModule = (name: string): WebAssembly.Module => {
+    const m = init.modules[name];
+    if (!m) throw new Error(`unknown core module ${name}`);
+    return m;
+  };
+  const instantiateCore = (module: WebAssembly.Module, imports?: WebAssembly.Imports): WebAssembly.Instance => {
+    if (!moduleNames.has(module)) throw new Error("refusing to instantiate a core module that was not metered");
+    const instance = new WebAssembly.Instance(module, meter.withImports(module, imports ?? {}));
+    for (const value of Object.values(instance.exports)) {
+      if (value instanceof WebAssembly.Memory) memories.push(value);
+    }
+    return instance;
+  };
+  const result = instantiate(getCoreModule, { host: hostImports }, instantiateCore);
+  return result.plugin;
+}
+
+function peakMemory(): number {
+  let total = 0;
+  for (const m of memories) total += m.buffer.byteLength;
+  return total;
+}
+
+function errorMessage(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
+
+function isGuestErr(e: unknown): e is { payload: unknown } {
+  return typeof e === "object" && e !== null && Object.prototype.hasOwnProperty.call(e, "payload");
+}
+
+/** Turns a throw out of the guest into a fault report (fuel/memory/table exhaustion, or a trap). */
+function fault(e: unknown): FaultInfo {
+  const exhausted = meter.exhausted(e);
+  if (exhausted) return { type: "exhausted", ...exhausted };
+  return { type: "trap", message: errorMessage(e) };
+}
+
+/** Instantiates and runs `init`; returns undefined on success, or the report to send. */
+function boot(): { kind: number; info: FaultInfo } | undefined {
+  try {
+    plugin = instantiateGuest();
+    meter.setBudget(ch.num[NUM_BUDGET] as number);
+    plugin.init();
+    return undefined;
+  } catch (e) {
+    plugin = undefined;
+    if (isGuestErr(e)) {
+      return { kind: Kind.INIT_FAILED, info: { type: "init", message: String(e.payload) } };
+    }
+    return { kind: Kind.INIT_FAILED, info: fault(e) };
+  }
+}
+
+function runCall(tool: string, params: string): void {
+  if (!plugin) {
+    const failed = boot();
+    if (failed) {
+      send(failed.kind, [JSON.stringify(failed.info)]);
+      return;
+    }
+  }
+  const p = plugin as PluginExports;
+  meter.setBudget(ch.num[NUM_BUDGET] as number);
+  try {
+    const out = p.executeTool(tool, params);
+    ch.num[NUM_FUEL_USED] = meter.consumed();
+    ch.num[NUM_PEAK_MEMORY] = peakMemory();
+    send(Kind.RESULT_OK, [out]);
+  } catch (e) {
+    ch.num[NUM_FUEL_USED] = meter.consumed();
+    ch.num[NUM_PEAK_MEMORY] = peakMemory();
+    if (isGuestErr(e)) {
+      send(Kind.RESULT_ERR, [String(e.payload)]);
+      return;
+    }
+    plugin = undefined; // a trapped instance is never reused
+    send(Kind.FAULT, [JSON.stringify(fault(e))]);
+  }
+}
+
+// Boot: instantiate, init, describe; then serve commands forever.
+meter = createWorkerMeter(init.metering, moduleNames);
+const failed = boot();
+if (failed) {
+  send(failed.kind, [JSON.stringify(failed.info)]);
+} else {
+  try {
+    const described = (plugin as PluginExports).describe();
+    ch.num[NUM_PEAK_MEMORY] = peakMemory();
+    send(Kind.READY, [described]);
+  } catch (e) {
+    plugin = undefined;
+    send(Kind.INIT_FAILED, [JSON.stringify({ ...fault(e), message: `describe failed: ${errorMessage(fault(e).message)}` })]);
+  }
+}
+
+for (;;) {
+  waitForCommand();
+  const kind = ctl[KIND];
+  if (kind === Kind.CALL) {
+    const [tool = "", params = ""] = ch.readStrings(ctl[LEN] as number);
+    runCall(tool, params);
+  } else {
+    send(Kind.FAULT, [JSON.stringify({ type: "crash", message: `unknown command ${String(kind)}` })]);
+  }
+  // Let the glue's queued microtasks (task bookkeeping) run between calls.
+  await undefined;
+}
