@@ -102,6 +102,7 @@ export class SandboxedHttpClient {
   readonly #rate: RateCounter;
   readonly #pools: PinnedPools;
   readonly #userAgent: string;
+  readonly #allowedPrivateMemo = new Map<string, boolean>();
 
   constructor(options: HttpClientOptions) {
     this.#options = resolveOptions(options);
@@ -134,9 +135,10 @@ export class SandboxedHttpClient {
     const o = this.#options;
     const started = o.now();
     const input = (request ?? {}) as Partial<HttpRequest>;
+    // `url` is redacted only when someone listens (see #emit): it costs a URL parse.
     const event: HttpAuditEvent = {
       method: typeof input.method === "string" ? input.method.slice(0, 16) : "(invalid)",
-      url: typeof input.url === "string" ? redactUrl(input.url) : "(invalid url)",
+      url: "",
       result: "ok",
       durationMs: 0,
     };
@@ -157,7 +159,7 @@ export class SandboxedHttpClient {
       throw wrapped;
     } finally {
       event.durationMs = Math.max(0, o.now() - started);
-      this.#emit(event);
+      this.#emit(event, input.url);
     }
   }
 
@@ -206,13 +208,27 @@ export class SandboxedHttpClient {
     if (!this.#rate.tryAcquire()) throw httpError("HTTP_RATE_LIMITED");
 
     const controller = new AbortController();
-    const timeoutError = httpError("HTTP_TIMEOUT", `no complete response within ${o.timeoutMs} ms`);
-    /** Total timeout: a server that answers one byte a second (slowloris in reverse) cannot hold the plugin. */
-    const timer = setTimeout(() => controller.abort(timeoutError), o.timeoutMs);
+    let expire: (error: SandboxError) => void = () => {};
+    const expired = new Promise<never>((_resolve, reject) => {
+      expire = reject;
+    });
+    expired.catch(() => {}); // observed through the race below or not at all
+    /**
+     * Total timeout: one timer for DNS, connect, headers and body, so a server
+     * that answers one byte a second (slowloris in reverse) or a resolver that
+     * never answers cannot hold the plugin past `timeoutMs`.
+     */
+    const timer = setTimeout(() => {
+      const error = this.#timeoutError();
+      controller.abort(error);
+      expire(error);
+    }, o.timeoutMs);
     try {
-      const addresses = await this.#resolveChecked(target, controller.signal);
+      const addresses = await this.#resolveChecked(target, expired);
       const pool = this.#pools.get(target.url.origin, addresses);
-      debug("http %s %s -> %s", method, event.url, addresses.map((a) => a.address).join(","));
+      if (debug.enabled) {
+        debug("http %s %s -> %s", method, redactUrl(target.url), addresses.map((a) => a.address).join(","));
+      }
       const res = await pool.request({
         method,
         path: `${target.url.pathname}${target.url.search}`,
@@ -229,7 +245,7 @@ export class SandboxedHttpClient {
         truncated,
       };
     } catch (error) {
-      if (controller.signal.aborted) throw timeoutError;
+      if (controller.signal.aborted) throw controller.signal.reason as SandboxError;
       throw error;
     } finally {
       clearTimeout(timer);
@@ -264,13 +280,17 @@ export class SandboxedHttpClient {
     return target;
   }
 
+  /** True when `address` is inside `allowPrivateCidrs` (memoised per client: `BlockList#check` allocates). */
   #insideAllowedPrivate(address: string): boolean {
     const matcher = this.#options.allowedPrivate;
     if (matcher === undefined) return false;
+    const known = this.#allowedPrivateMemo.get(address);
+    if (known !== undefined) return known;
     const family = isIP(address);
-    if (family === 4) return matcher.check(address, "ipv4");
-    if (family === 6) return matcher.check(address, "ipv6");
-    return false;
+    const inside = family === 4 ? matcher.check(address, "ipv4") : family === 6 ? matcher.check(address, "ipv6") : false;
+    if (this.#allowedPrivateMemo.size >= 256) this.#allowedPrivateMemo.clear();
+    this.#allowedPrivateMemo.set(address, inside);
+    return inside;
   }
 
   /**
@@ -281,16 +301,16 @@ export class SandboxedHttpClient {
    * with one public and one private answer (the connection could pick either).
    * IP literals skip DNS entirely.
    */
-  async #resolveChecked(target: { host: string; isIp: boolean }, signal: AbortSignal): Promise<PinnedAddress[]> {
+  async #resolveChecked(target: { host: string; isIp: boolean }, expired: Promise<never>): Promise<PinnedAddress[]> {
     let answers: unknown;
     if (target.isIp || isIP(target.host) !== 0) {
       answers = [target.host];
     } else {
       const resolver = this.#options.resolve ?? systemResolve;
       try {
-        answers = await raceAbort(resolver(target.host), signal);
+        answers = await Promise.race([resolver(target.host), expired]);
       } catch (error) {
-        if (signal.aborted) throw error;
+        if (SandboxError.isInstance(error) && error.code === "HTTP_TIMEOUT") throw error;
         const code = (error as NodeJS.ErrnoException | null)?.code;
         throw httpError("HTTP_NETWORK", `could not resolve ${target.host}${typeof code === "string" ? ` (${code})` : ""}`, error);
       }
@@ -310,20 +330,26 @@ export class SandboxedHttpClient {
     return pinned;
   }
 
+  #timeoutError(cause?: unknown): SandboxError {
+    return httpError("HTTP_TIMEOUT", `no complete response within ${this.#options.timeoutMs} ms`, cause);
+  }
+
   #asSandboxError(error: unknown): SandboxError {
     if (SandboxError.isInstance(error)) return error;
     if (ClawftError.isInstance(error)) return httpError("HTTP_NETWORK", error.message, error);
     const code = (error as { code?: unknown } | null)?.code;
     if (typeof code === "string" && TIMEOUT_CODES.has(code)) {
-      return httpError("HTTP_TIMEOUT", `no complete response within ${this.#options.timeoutMs} ms`, error);
+      return this.#timeoutError(error);
     }
     const detail = typeof code === "string" ? code : error instanceof Error ? error.message : String(error);
     return httpError("HTTP_NETWORK", detail, error);
   }
 
-  #emit(event: HttpAuditEvent): void {
-    const frozen = Object.freeze({ ...event });
+  #emit(event: HttpAuditEvent, rawUrl: unknown): void {
     const sink = this.#options.audit;
+    if (sink === undefined && !auditChannel.hasSubscribers) return;
+    event.url = typeof rawUrl === "string" ? redactUrl(rawUrl) : "(invalid url)";
+    const frozen = Object.freeze(event);
     if (sink !== undefined) {
       try {
         sink(frozen);
@@ -349,24 +375,3 @@ function joinHeaders(headers: Record<string, string | string[] | undefined>): Re
   }
   return out;
 }
-
-/** Rejects with the signal's reason as soon as it aborts, whatever `promise` does. */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
-
