@@ -238,7 +238,7 @@ describe("only regular files", () => {
     await expectRefusal(fs.appendFile("pipe", "x"), "FS_NOT_A_FILE", "not a regular file");
   });
 
-  it("a device is refused (through an inside grant of /dev would be the only way; a symlink to it is an escape)", async () => {
+  it("a device is refused, and a symlink to one is an escape", async () => {
     symlinkSync("/dev/zero", join(inside, "zero"));
     const fs = await sandbox();
     await expectRefusal(fs.readFile("zero"), "FS_SYMLINK_ESCAPE", "symlink points outside sandbox");
@@ -427,6 +427,25 @@ describe("the other operations", () => {
     expect(statSync(join(inside, "a", "b", "c")).isDirectory()).toBe(true);
     await expectRefusal(fs.createDirAll("file/sub"), "FS_NOT_A_FILE");
     await expectRefusal(fs.createDirAll("../outside/x"), "FS_OUTSIDE_SANDBOX", "filesystem access denied");
+  });
+
+  it("createDirAll through a dangling symlink: outside target is an escape, inside target is not found", async () => {
+    symlinkSync(join(outside, "nope"), join(inside, "out-dangling"));
+    symlinkSync(join(inside, "nope"), join(inside, "in-dangling"));
+    const fs = await sandbox();
+    await expectRefusal(fs.createDirAll("out-dangling/x"), "FS_SYMLINK_ESCAPE", "symlink points outside sandbox");
+    await expectRefusal(fs.createDirAll("out-dangling"), "FS_SYMLINK_ESCAPE", "symlink points outside sandbox");
+    await expectRefusal(fs.createDirAll("in-dangling/x"), "FS_NOT_FOUND", "file not found");
+    expect(readdirSync(outside)).toEqual(["secret.txt"]);
+  });
+
+  it("writing onto an inside symlink that points into a read-only path is refused", async () => {
+    mkdirSync(join(inside, "ro"));
+    writeFileSync(join(inside, "ro", "conf"), "conf");
+    symlinkSync(join(inside, "ro", "conf"), join(inside, "conf-link"));
+    const fs = await sandbox({ readOnlyPaths: [join(inside, "ro")] });
+    await expectRefusal(fs.writeFile("conf-link", "x"), "FS_READ_ONLY", "path is read-only");
+    expect(readFileSync(join(inside, "ro", "conf"), "utf8")).toBe("conf");
   });
 
   it("removeFile removes a file, a symlink itself (never its target), and refuses missing ones", async () => {
