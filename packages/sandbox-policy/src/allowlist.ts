@@ -81,8 +81,9 @@ function isDomainName(name: string): boolean {
  */
 export function normalizeHost(input: string, allowWildcard = false): NormalizedHost | undefined {
   if (typeof input !== "string" || input.length === 0 || input.length > 300) return undefined;
-  // Fast path: an already normalised name, the common case for URL hosts.
-  if (FAST_NAME.test(input)) {
+  // Fast path: an already normalised name, the common case for URL hosts
+  // (punycode labels take the slow path so that invalid ones are refused).
+  if (FAST_NAME.test(input) && !input.includes("xn--")) {
     const name = input.endsWith(".") ? input.slice(0, -1) : input;
     if (isDomainName(name)) return { kind: "name", host: name };
   }
