@@ -170,7 +170,6 @@ export class SandboxedFileSystem {
         // Read the directory the descriptor holds, not whatever the path string names now.
         const names = await readdirPath(procPath(dir.fd));
         names.sort();
-        ctx.bytes = undefined;
         return names;
       } catch (cause) {
         throw this.#ioError(cause, lex.rel);
