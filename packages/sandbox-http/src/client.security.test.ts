@@ -5,6 +5,7 @@
  * no connection and the network guard's connect spy records no attempt.
  */
 import { clearConnectionAttempts, connectionAttempts, createFakeClock, startLoopbackServer } from "@clawft/test-utils";
+import fc from "fast-check";
 import { beforeEach, describe, expect, it } from "vitest";
 import { SandboxedHttpClient } from "./client.js";
 import { PLUGIN, expectRefusal, startServerAt, tableResolver, testClient } from "./test-helpers.js";
@@ -316,5 +317,72 @@ describe("SSRF through DNS and redirects", () => {
     await expectRefusal(a.request({ method: "GET", url }), "HTTP_RATE_LIMITED", "rate limit exceeded: HTTP requests");
     expect((await b.request({ method: "GET", url })).status).toBe(200);
     expect((await b.request({ method: "GET", url })).status).toBe(200);
+  });
+});
+
+describe("properties of the address checks", () => {
+  const loopbackAnswer = fc.oneof(
+    fc.constant("127.0.0.1"),
+    fc.tuple(fc.nat({ max: 255 }), fc.nat({ max: 255 }), fc.integer({ min: 2, max: 254 })).map(([a, b, c]) => `127.${a}.${b}.${c}`),
+    fc.constant("::1"),
+    fc.constant("::ffff:127.0.0.2"),
+  );
+
+  it("any answer outside allowPrivateCidrs refuses the request with no connection; all-allowed answers connect to 127.0.0.1", async () => {
+    await using server = await startLoopbackServer();
+    await fc.assert(
+      fc.asyncProperty(fc.array(loopbackAnswer, { minLength: 1, maxLength: 5 }), async (answers) => {
+        const resolve = tableResolver({ "api.test": answers });
+        await using client = testClient({ resolve });
+        clearConnectionAttempts();
+        const before = server.requests.length;
+        const promise = client.request({ method: "GET", url: `http://api.test:${server.port}/` });
+        if (answers.every((a) => a === "127.0.0.1")) {
+          expect((await promise).status).toBe(200);
+          expect(server.requests.length).toBe(before + 1);
+          const tcp = connectionAttempts().filter((a) => a.kind === "tcp");
+          expect(tcp.every((a) => a.address === "127.0.0.1")).toBe(true);
+        } else {
+          await expectRefusal(promise, "HTTP_PRIVATE_IP", PRIVATE);
+          expect(server.requests.length).toBe(before);
+          expect(connectionAttempts()).toEqual([]);
+        }
+        expect(resolve.calls).toEqual(["api.test"]);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("a private literal is refused before any connection unless it is inside allowPrivateCidrs", async () => {
+    // A port nobody listens on: a literal that gets through fails to connect (HTTP_NETWORK).
+    const closed = await startLoopbackServer();
+    const port = closed.port;
+    await closed.close();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.tuple(fc.nat({ max: 255 }), fc.nat({ max: 255 }), fc.integer({ min: 1, max: 254 })),
+        fc.integer({ min: 8, max: 32 }),
+        async ([a, b, c], prefix) => {
+          const literal = `127.${a}.${b}.${c}`;
+          const addr = ((127 << 24) | (a << 16) | (b << 8) | c) >>> 0;
+          const mask = (0xffffffff << (32 - prefix)) >>> 0;
+          const inside = (addr & mask) >>> 0 === ((127 << 24) & mask) >>> 0;
+          const resolve = tableResolver({});
+          await using client = testClient({ network: ["*"], resolve, allowPrivateCidrs: [`127.0.0.0/${prefix}`] });
+          clearConnectionAttempts();
+          const promise = client.request({ method: "GET", url: `http://${literal}:${port}/` });
+          if (inside) {
+            // The private refusal is lifted for this address only; the connection is tried.
+            await expectRefusal(promise, "HTTP_NETWORK");
+            expect(connectionAttempts().some((x) => x.address === literal)).toBe(true);
+          } else {
+            await expectRefusal(promise, "HTTP_PRIVATE_IP", PRIVATE);
+            expect(connectionAttempts()).toEqual([]);
+          }
+          expect(resolve.calls).toEqual([]);
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });

@@ -86,6 +86,9 @@ export class HttpOptionsError extends ClawftError {
 
 const monotonicNow = (): number => performance.now();
 
+/** The largest limit `RateCounter` accepts. */
+const MAX_RATE_LIMIT = 2 ** 31;
+
 /** Longest timer Node accepts (setTimeout clamps larger values to 1 ms). */
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
@@ -163,7 +166,12 @@ export function resolveOptions(options: unknown): ResolvedHttpOptions {
     pluginId: idPart("pluginId", o.pluginId),
     pluginVersion: idPart("pluginVersion", o.pluginVersion),
     network: networkList(o.network),
-    maxRequestsPerMinute: positiveInteger("maxRequestsPerMinute", o.maxRequestsPerMinute, RESOURCE_DEFAULTS.maxHttpRequestsPerMinute),
+    maxRequestsPerMinute: positiveInteger(
+      "maxRequestsPerMinute",
+      o.maxRequestsPerMinute,
+      RESOURCE_DEFAULTS.maxHttpRequestsPerMinute,
+      MAX_RATE_LIMIT,
+    ),
     maxRequestBytes: positiveInteger("maxRequestBytes", o.maxRequestBytes, SANDBOX_DEFAULTS.httpRequestBodyBytes),
     maxResponseBytes: positiveInteger("maxResponseBytes", o.maxResponseBytes, SANDBOX_DEFAULTS.httpResponseBodyBytes),
     timeoutMs: positiveInteger("timeoutMs", o.timeoutMs, SANDBOX_DEFAULTS.httpTimeoutMs, MAX_TIMEOUT_MS),

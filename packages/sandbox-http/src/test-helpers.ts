@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { SandboxError } from "@clawft/sandbox-policy";
+import { isLoopbackAddress } from "@clawft/test-utils";
 import { expect } from "vitest";
 import { SandboxedHttpClient } from "./client.js";
 import type { HttpClientOptions } from "./options.js";
@@ -28,7 +29,7 @@ export function tableResolver(table: Record<string, string[] | (() => string[])>
     }
     const answers = typeof entry === "function" ? entry() : entry;
     for (const a of answers) {
-      if (!a.startsWith("127.") && a !== "::1") throw new Error(`test resolver must answer loopback only, got ${a}`);
+      if (!isLoopbackAddress(a)) throw new Error(`test resolver must answer loopback only, got ${a}`);
     }
     return answers;
   };
