@@ -1,0 +1,210 @@
+import { debuglog } from "node:util";
+import binaryen from "binaryen";
+import { BinaryFormatError, patchLimits, readModuleShape, type Limits } from "./binary.js";
+import { MeteringError, ResourceExhaustedError } from "./errors.js";
+import { expressionKindName, instrumentModule, UnsupportedExpressionError, type InstrumentStats } from "./instrument.js";
+import { resolveMeterOptions, WASM_PAGE_BYTES, type MeterOptions, type ResolvedMeterOptions } from "./options.js";
+
+const debug = debuglog("clawft");
+
+/** The import module name under which metered modules import the metering runtime. */
+export const METERING_IMPORT_MODULE = "clawft:metering";
+
+/** Version of {@link MeteringMeta}; bumped whenever the instrumentation changes. */
+export const METERING_META_VERSION = 1;
+
+/**
+ * The features a module may use. Each was checked to round-trip through
+ * binaryen 132 and to validate in Node's V8. Not included, so refused:
+ * exception handling (a guest could catch the out-of-fuel trap and keep
+ * running), threads/shared memory, memory64, multi-memory, GC, relaxed SIMD.
+ */
+export const SUPPORTED_FEATURES: number =
+  binaryen.Features.MVP |
+  binaryen.Features.MutableGlobals |
+  binaryen.Features.SignExt |
+  binaryen.Features.NontrappingFPToInt |
+  binaryen.Features.BulkMemory |
+  binaryen.Features.BulkMemoryOpt |
+  binaryen.Features.Multivalue |
+  binaryen.Features.ReferenceTypes |
+  binaryen.Features.CallIndirectOverlong |
+  binaryen.Features.ExtendedConst |
+  binaryen.Features.SIMD128 |
+  binaryen.Features.TailCall;
+
+/** One memory or table of a metered module, after the caps were applied. */
+export interface MeteredLimits {
+  imported: boolean;
+  /** Initial size (pages for memories, elements for tables). */
+  initial: number;
+  /** Maximum after capping (pages for memories, elements for tables). */
+  max: number;
+}
+
+/**
+ * What the host needs to know about a metered module. Plain JSON: it is
+ * stored next to the bytes in the {@link MeteringCache}.
+ */
+export interface MeteringMeta {
+  version: number;
+  /** The module name the metered module imports the runtime from. */
+  importModule: string;
+  /** The fields it imports from `importModule` (a subset of `fuel`, `out_of_fuel`, `memory_grow_failed`, `table_grow_failed`). */
+  imports: string[];
+  fuel: boolean;
+  maxMemoryBytes: number;
+  maxTableElements: number;
+  memories: MeteredLimits[];
+  tables: MeteredLimits[];
+  stats: InstrumentStats;
+}
+
+export interface MeterResult {
+  /** The metered module: validates with `WebAssembly.validate`. */
+  bytes: Uint8Array;
+  meta: MeteringMeta;
+}
+
+export type WasmBytes = Uint8Array | ArrayBuffer;
+
+export function toUint8Array(bytes: WasmBytes): Uint8Array {
+  if (bytes instanceof Uint8Array) return bytes;
+  if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes);
+  throw new MeteringError("METERING_INVALID_OPTIONS", "bytes must be a Uint8Array or an ArrayBuffer");
+}
+
+function invalid(bytes: Uint8Array, cause?: unknown): MeteringError {
+  let detail = "";
+  try {
+    new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
+  } catch (e) {
+    detail = e instanceof Error ? `: ${e.message}` : "";
+  }
+  return new MeteringError("METERING_INVALID", `module is not valid WebAssembly${detail}`, cause === undefined ? {} : { cause });
+}
+
+function capLimits(l: Limits, cap: number): number {
+  return l.max === undefined ? cap : Math.min(l.max, cap);
+}
+
+/**
+ * Rewrites a core WebAssembly module so that it cannot run or grow without
+ * limit: a fuel counter (see the README's cost model), memory and table
+ * maxima capped, and failed grows reported to the host. Throws
+ * {@link MeteringError} (`METERING_INVALID`, `METERING_UNSUPPORTED`,
+ * `METERING_INVALID_OPTIONS`) or, when the module's initial memory or table is
+ * already above the cap, {@link ResourceExhaustedError} (`kind` memory/table).
+ * Never returns a module that is unmetered or that does not validate.
+ */
+export function meterModule(bytes: WasmBytes, options: MeterOptions = {}): MeterResult {
+  return meterModuleResolved(toUint8Array(bytes), resolveMeterOptions(options));
+}
+
+export function meterModuleResolved(input: Uint8Array, opts: ResolvedMeterOptions): MeterResult {
+  const started = performance.now();
+  if (!WebAssembly.validate(input as Uint8Array<ArrayBuffer>)) throw invalid(input);
+  let shape;
+  try {
+    shape = readModuleShape(input);
+  } catch (e) {
+    if (e instanceof BinaryFormatError) {
+      throw new MeteringError("METERING_UNSUPPORTED", `module cannot be metered: ${e.message}`, { cause: e });
+    }
+    throw e;
+  }
+
+  /** A guest that imports the runtime's names itself could write the fuel counter (refill its own budget). */
+  const reserved = shape.imports.find((i) => i.module === METERING_IMPORT_MODULE);
+  if (reserved) {
+    throw new MeteringError(
+      "METERING_UNSUPPORTED",
+      `module imports "${reserved.module}"."${reserved.name}": the "${METERING_IMPORT_MODULE}" namespace is reserved for the metering runtime (already metered?)`,
+    );
+  }
+  if (shape.memories.length > 1) {
+    throw new MeteringError("METERING_UNSUPPORTED", `module has ${shape.memories.length} memories: only one memory is supported`);
+  }
+  const memory = shape.memories[0];
+  if (memory?.limits.shared) {
+    throw new MeteringError("METERING_UNSUPPORTED", "module has a shared memory: threads are not supported");
+  }
+  /** A module that starts above the cap would get the memory without ever calling memory.grow. */
+  if (memory && memory.limits.initial > opts.maxMemoryPages) {
+    throw new ResourceExhaustedError("memory", opts.maxMemoryBytes, memory.limits.initial * WASM_PAGE_BYTES, {
+      message: `resource exhausted: memory (the module's initial memory of ${memory.limits.initial * WASM_PAGE_BYTES} bytes is above the cap of ${opts.maxMemoryBytes} bytes)`,
+    });
+  }
+  shape.tables.forEach((t, i) => {
+    if (t.limits.initial > opts.maxTableElements) {
+      throw new ResourceExhaustedError("table", opts.maxTableElements, t.limits.initial, {
+        message: `resource exhausted: table (table ${i} starts with ${t.limits.initial} elements, above the cap of ${opts.maxTableElements})`,
+      });
+    }
+  });
+  const memoryMaxPages = memory ? capLimits(memory.limits, opts.maxMemoryPages) : undefined;
+  const tableMaxElements = shape.tables.map((t) => capLimits(t.limits, opts.maxTableElements));
+
+  let module: binaryen.Module;
+  try {
+    module = binaryen.readBinary(input);
+  } catch (e) {
+    throw new MeteringError("METERING_UNSUPPORTED", `binaryen cannot read the module: ${errorText(e)}`, { cause: e });
+  }
+  let out: Uint8Array;
+  let result;
+  try {
+    module.setFeatures(SUPPORTED_FEATURES);
+    if (!module.validate()) {
+      throw new MeteringError(
+        "METERING_UNSUPPORTED",
+        "module uses a WebAssembly feature that cannot be metered (supported: MVP, mutable globals, sign extension, non-trapping float-to-int, bulk memory, multi-value, reference types, extended const, SIMD, tail calls)",
+      );
+    }
+    if (module.getNumTables() !== shape.tables.length) throw new Error("internal: table count differs from binaryen's");
+    try {
+      result = instrumentModule(module, {
+        fuel: opts.fuel,
+        importModule: METERING_IMPORT_MODULE,
+        memoryMaxPages,
+        tableMaxElements,
+      });
+    } catch (e) {
+      if (e instanceof UnsupportedExpressionError) {
+        throw new MeteringError("METERING_UNSUPPORTED", `module contains an instruction that cannot be metered (${expressionKindName(e.expressionId)})`, { cause: e });
+      }
+      throw e;
+    }
+    out = module.emitBinary();
+  } finally {
+    module.dispose();
+  }
+
+  const bytes = patchLimits(out, {
+    memory: (l) => ({ ...l, max: capLimits(l, opts.maxMemoryPages) }),
+    table: (l) => ({ ...l, max: capLimits(l, opts.maxTableElements) }),
+  });
+  /** Last line of defence: never hand out a module V8 would reject. */
+  if (!WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)) {
+    throw new MeteringError("METERING_UNSUPPORTED", "internal: the metered module does not validate; refusing it");
+  }
+  const meta: MeteringMeta = {
+    version: METERING_META_VERSION,
+    importModule: METERING_IMPORT_MODULE,
+    imports: result.imports,
+    fuel: opts.fuel,
+    maxMemoryBytes: opts.maxMemoryBytes,
+    maxTableElements: opts.maxTableElements,
+    memories: shape.memories.map((m) => ({ imported: m.imported, initial: m.limits.initial, max: capLimits(m.limits, opts.maxMemoryPages) })),
+    tables: shape.tables.map((t) => ({ imported: t.imported, initial: t.limits.initial, max: capLimits(t.limits, opts.maxTableElements) })),
+    stats: result.stats,
+  };
+  debug("metering: %d bytes -> %d bytes in %s ms (%o)", input.length, bytes.length, (performance.now() - started).toFixed(1), result.stats);
+  return { bytes, meta };
+}
+
+function errorText(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  if (typeof e === "object" && e !== null && "message" in e) return String((e as { message: unknown }).message);
+  return String(e);
+}
