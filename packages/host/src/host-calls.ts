@@ -3,9 +3,8 @@ import {
   type AuditEvent,
   type AuditResult,
   type HostFunction,
-  type LogLimiter,
+  type PluginSandbox,
   SandboxError,
-  explainEnvAccess,
   redactUrl,
   truncateLogMessage,
 } from "@clawft/sandbox-policy";
@@ -53,10 +52,9 @@ export interface HostCallContext {
   /** `undefined` when the plugin has no filesystem grant (every call refused). */
   fs: PluginFileSystem | undefined;
   http: PluginHttpClient;
-  envVars: readonly string[];
-  approvedEnvVars: readonly string[];
+  /** The plugin's sandbox: env rule, log limiter, limits. */
+  sandbox: PluginSandbox;
   env: Readonly<Record<string, string | undefined>>;
-  logLimiter: LogLimiter;
   logger: HostLogger;
   audit: ((event: AuditEvent) => void) | undefined;
   maxWriteBytes: number;
@@ -195,10 +193,11 @@ export class HostCallHandler {
 
   /** Writes the throttle warning for log messages dropped in windows that ended. */
   flushDropped(all: boolean): void {
-    const dropped = all ? this.ctx.logLimiter.flushDropped() : this.ctx.logLimiter.takeDropped();
+    const limiter = this.ctx.sandbox.logLimiter;
+    const dropped = all ? limiter.flushDropped() : limiter.takeDropped();
     if (dropped > 0) {
       this.ctx.logger.warn(
-        `log rate limit exceeded: ${dropped} message${dropped === 1 ? "" : "s"} dropped (limit ${this.ctx.logLimiter.limit} per ${this.ctx.logLimiter.windowMs / 1000} s)`,
+        `log rate limit exceeded: ${dropped} message${dropped === 1 ? "" : "s"} dropped (limit ${limiter.limit} per ${limiter.windowMs / 1000} s)`,
         { pluginId: this.ctx.pluginId },
       );
     }
@@ -339,12 +338,12 @@ export class HostCallHandler {
   private getEnv(args: string[]): Served {
     const ctx = this.ctx;
     const name = args[0] ?? "";
-    const reason = explainEnvAccess(name, ctx.envVars, { approved: ctx.approvedEnvVars });
+    const reason = ctx.sandbox.explainEnvAccess(name);
     const shownName = name.length > 256 ? `${name.slice(0, 256)}…` : name;
     if (reason !== "allowed") {
       return { reply: { status: Reply.NONE, value: "" }, result: "refused", code: `ENV_${reason.toUpperCase().replace(/-/g, "_")}`, args: { name: shownName } };
     }
-    const value = Object.prototype.hasOwnProperty.call(ctx.env, name) ? ctx.env[name] : undefined;
+    const value = ctx.sandbox.readEnv(name, ctx.env);
     if (typeof value !== "string") return { reply: { status: Reply.NONE, value: "" }, result: "ok", args: { name: shownName, set: false } };
     return { reply: { status: Reply.OK, value }, result: "ok", args: { name: shownName, set: true } };
   }
@@ -357,14 +356,15 @@ export class HostCallHandler {
     const message = args[1] ?? "";
     const summary: Args = { level, bytes: byteLength(message) };
     this.flushDropped(false);
-    if (!ctx.logLimiter.tryLog()) {
+    const limiter = ctx.sandbox.logLimiter;
+    if (!limiter.tryLog()) {
       // One warning per window: written when the window has ended (next log call,
       // a timer, or close), with the count of messages it dropped.
       if (!this.dropTimer) {
         this.dropTimer = setTimeout(() => {
           this.dropTimer = undefined;
           this.flushDropped(false);
-        }, ctx.logLimiter.windowMs + 10);
+        }, limiter.windowMs + 10);
         this.dropTimer.unref();
       }
       return { reply: { status: Reply.OK_UNIT, value: "" }, result: "dropped", code: "LOG_RATE_LIMITED", args: summary };

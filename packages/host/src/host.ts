@@ -3,12 +3,11 @@ import { gzipSync } from "node:zlib";
 import { isAbsolute, join, resolve as resolvePath, sep } from "node:path";
 import { debuglog } from "node:util";
 import {
-  LogLimiter,
   ManifestError,
+  PluginSandbox,
   type PluginManifest,
   type ResourceLimits,
   diffPermissions,
-  manifestResources,
   parseManifestWithWarnings,
 } from "@clawft/sandbox-policy";
 import { SandboxedFileSystem } from "@clawft/sandbox-fs";
@@ -95,12 +94,6 @@ export function createHost(options?: HostOptions): Host {
   return new PluginHost(resolveHostOptions(options));
 }
 
-function lowered(limits: ResourceLimits, caps: Readonly<ResourceLimits>): ResourceLimits {
-  const out = { ...limits };
-  for (const key of Object.keys(out) as (keyof ResourceLimits)[]) out[key] = Math.min(out[key], caps[key]);
-  return Object.freeze(out);
-}
-
 class PluginHost implements Host {
   private readonly compiler: ComponentCompiler;
   private readonly plugins = new Set<PluginHandle>();
@@ -181,7 +174,13 @@ class PluginHost implements Host {
     const approvals = input.approvals ?? {};
     const consented = await this.consent(manifest, approvals);
 
-    const resources = lowered(manifestResources(manifest), this.options.hardLimits);
+    const approvedEnv = [...(approvals.env_vars ?? []), ...consented.env_vars];
+    // The plugin's own security context: fresh counters, nothing shared (T43, T44).
+    const sandbox = PluginSandbox.fromManifest(manifest, {
+      approvals: { env_vars: approvedEnv, shell: approvals.shell === true || consented.shell },
+      overrides: { resources: this.options.hardLimits, allowPrivateCidrs: this.options.allowPrivateCidrs },
+    });
+    const resources = sandbox.resources;
     const filesystem = await this.resolveGrants(manifest, input.baseDir);
     const ctx: SandboxContext = {
       pluginId,
@@ -195,7 +194,6 @@ class PluginHost implements Host {
     };
     const fs = await this.createFileSystem(ctx);
     const http = await this.createHttpClient(ctx);
-    const approvedEnv = [...(approvals.env_vars ?? []), ...consented.env_vars];
 
     const compiled = await this.compiler.compile(wasm, {
       maxMemoryBytes: resources.maxMemoryMb * 1024 * 1024,
@@ -205,10 +203,8 @@ class PluginHost implements Host {
       pluginId,
       fs,
       http,
-      envVars: Object.freeze([...manifest.permissions.env_vars]),
-      approvedEnvVars: Object.freeze(approvedEnv),
+      sandbox,
       env: this.options.sandbox.env ?? process.env,
-      logLimiter: new LogLimiter({ limit: resources.maxLogMessagesPerMinute, windowMs: 60_000 }),
       logger: this.options.logger,
       audit: this.options.audit,
       maxWriteBytes: 4 * 1024 * 1024,
@@ -230,7 +226,7 @@ class PluginHost implements Host {
    * goes to `approve`; without a yes the plugin is refused. Shell is never granted
    * without approval (this host offers no shell import at all).
    */
-  private async consent(manifest: PluginManifest, approvals: Approvals): Promise<{ env_vars: string[] }> {
+  private async consent(manifest: PluginManifest, approvals: Approvals): Promise<{ env_vars: string[]; shell: boolean }> {
     const diff = diffPermissions(
       {
         network: [...(approvals.network ?? [])],
@@ -240,7 +236,7 @@ class PluginHost implements Host {
       },
       manifest.permissions,
     );
-    if (!diff.hasNew) return { env_vars: [] };
+    if (!diff.hasNew) return { env_vars: [], shell: false };
     const request = {
       pluginId: manifest.id,
       version: manifest.version,
@@ -264,7 +260,7 @@ class PluginHost implements Host {
     if (answer !== true) {
       throw new PluginError("PLUGIN_CONSENT_DENIED", `consent denied: ${wanted}`, { pluginId: manifest.id });
     }
-    return { env_vars: diff.env_vars };
+    return { env_vars: diff.env_vars, shell: diff.shell };
   }
 
   /**
