@@ -1,6 +1,6 @@
 import { createInterface } from "node:readline/promises";
 import type { Readable, Writable } from "node:stream";
-import type { ConsentCallback, ConsentRequest } from "../lifecycle/options.js";
+import type { ConsentCallback, LifecycleConsentRequest } from "../lifecycle/options.js";
 import {
   describePermissions,
   isEmptyPermissions,
@@ -42,7 +42,7 @@ export interface ConsentPolicy {
 }
 
 /** The lines shown to the user before they decide. */
-export function formatConsentRequest(request: ConsentRequest): string {
+export function formatConsentRequest(request: LifecycleConsentRequest): string {
   const lines: string[] = [];
   const verb = request.reason === "upgrade" ? `upgrade from ${request.previousVersion ?? "?"} to` : "";
   lines.push(
@@ -61,7 +61,7 @@ export function formatConsentRequest(request: ConsentRequest): string {
 }
 
 /** Why a non-interactive request was refused (or undefined when it is approved). */
-export function preGrantRefusal(request: ConsentRequest, policy: Pick<ConsentPolicy, "yes" | "grants">): string | undefined {
+export function preGrantRefusal(request: LifecycleConsentRequest, policy: Pick<ConsentPolicy, "yes" | "grants">): string | undefined {
   if (policy.yes) return undefined;
   const granted = policy.grants?.get(request.pluginId);
   if (!granted) return "not approved (non-interactive: pass --yes or a --grant file naming the permissions)";

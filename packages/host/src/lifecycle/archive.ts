@@ -52,6 +52,8 @@ export function normalizeEntryPath(path: string): string {
     out.push(segment);
   }
   if (out.length === 0) return "";
+  // A drive prefix hidden behind "./" ("./C:x") is still a drive prefix.
+  if (/^[A-Za-z]:/.test(out[0] ?? "")) throw invalid(`absolute entry path: ${shown}`);
   if (out.length > MAX_DEPTH) throw invalid(`entry path too deep: ${shown}`);
   return out.join("/");
 }

@@ -11,7 +11,7 @@ export {
   defaultDataDir,
   type ConsentCallback,
   type ConsentReason,
-  type ConsentRequest,
+  type LifecycleConsentRequest,
   type LifecycleLogger,
   type PluginManagerOptions,
   type ResolvedManagerOptions,

@@ -15,7 +15,7 @@ export type ConsentReason = "install" | "upgrade" | "first-run";
  * What the user is asked to approve. `permissions` holds only what is not approved yet
  * (on an upgrade: the new permissions only). Compatible with the host's `approve` request.
  */
-export interface ConsentRequest {
+export interface LifecycleConsentRequest {
   pluginId: string;
   version: string;
   /** The permissions to approve now (only the ones not already approved). */
@@ -32,7 +32,7 @@ export interface ConsentRequest {
 }
 
 /** Returns true to grant every permission in the request, false to refuse. */
-export type ConsentCallback = (request: ConsentRequest) => boolean | Promise<boolean>;
+export type ConsentCallback = (request: LifecycleConsentRequest) => boolean | Promise<boolean>;
 
 /** Where warnings (such as an unsigned local install, T38) go. */
 export interface LifecycleLogger {
