@@ -1,4 +1,4 @@
-import { SandboxError } from "@clawft/sandbox-policy";
+import { CHECK_URL_MESSAGES, SandboxError } from "@clawft/sandbox-policy";
 
 /** Every refusal and failure code `SandboxedHttpClient#request` rejects with. */
 export type HttpErrorCode =
@@ -19,11 +19,12 @@ export type HttpErrorCode =
  * message (security-tests.md) this is that text, which plugins see verbatim.
  */
 export const HTTP_MESSAGES: Readonly<Record<HttpErrorCode, string>> = Object.freeze({
-  HTTP_INVALID_URL: "invalid URL",
-  HTTP_SCHEME_NOT_ALLOWED: "scheme not allowed",
-  HTTP_NOT_PERMITTED: "network access not permitted",
-  HTTP_HOST_NOT_ALLOWED: "host not in network allowlist",
-  HTTP_PRIVATE_IP: "request to private/reserved IP denied",
+  // The URL refusals use sandbox-policy's texts, so both packages say the same thing.
+  HTTP_INVALID_URL: CHECK_URL_MESSAGES.INVALID_URL,
+  HTTP_SCHEME_NOT_ALLOWED: CHECK_URL_MESSAGES.SCHEME_NOT_ALLOWED,
+  HTTP_NOT_PERMITTED: CHECK_URL_MESSAGES.NETWORK_NOT_PERMITTED,
+  HTTP_HOST_NOT_ALLOWED: CHECK_URL_MESSAGES.HOST_NOT_ALLOWED,
+  HTTP_PRIVATE_IP: CHECK_URL_MESSAGES.PRIVATE_IP,
   HTTP_RATE_LIMITED: "rate limit exceeded: HTTP requests",
   HTTP_BODY_TOO_LARGE: "request body too large",
   HTTP_TIMEOUT: "request timed out",
