@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { NetworkAllowlist } from "./allowlist.js";
+import { NetworkAllowlist, normalizeHost } from "./allowlist.js";
 import { SandboxError } from "./errors.js";
 
 describe("NetworkAllowlist — construction", () => {
@@ -146,5 +146,29 @@ describe("NetworkAllowlist — matching", () => {
     expect(one.allows("b.example")).toBe(false);
     expect(two.allows("b.example")).toBe(true);
     expect(Object.isFrozen(one.entries)).toBe(true);
+  });
+
+  it("property: whenever a host normalises, it normalises to what the WHATWG URL parser makes of it", () => {
+    const ch = fc.constantFrom(..."abcxyzAZ0179-_.:[]ü*%".split(""), "xn--", "0x", "::", "é");
+    fc.assert(
+      fc.property(fc.array(ch, { minLength: 1, maxLength: 16 }).map((a) => a.join("")), (s) => {
+        const n = normalizeHost(s);
+        if (!n || (n.kind !== "name" && n.kind !== "ip")) return;
+        // Bare IPv6 (no brackets) is accepted by normalizeHost; a URL needs the brackets.
+        const bareV6 = !s.startsWith("[") && s.split(":").length > 2;
+        const url = new URL(bareV6 ? `http://[${s}]/` : `http://${s}/`);
+        let host = url.hostname;
+        if (host.startsWith("[")) host = host.slice(1, -1);
+        if (host.endsWith(".")) host = host.slice(0, -1);
+        const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host);
+        if (mapped) {
+          const hi = parseInt(mapped[1] ?? "0", 16);
+          const lo = parseInt(mapped[2] ?? "0", 16);
+          host = `${hi >>> 8}.${hi & 255}.${lo >>> 8}.${lo & 255}`;
+        }
+        expect(n.host).toBe(host);
+      }),
+      { numRuns: 5000 },
+    );
   });
 });

@@ -11,9 +11,6 @@ export type NormalizedHost =
 
 /** Characters never valid in a host or entry (URL delimiters, whitespace, percent-escapes, controls). */
 const FORBIDDEN = /[\s\x00-\x1f\x7f/\\?#@%<>^|"'`{}]/;
-/** A lower-case ASCII LDH label (underscore tolerated: it exists in real DNS names). */
-const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
-const FAST_NAME = /^[a-z0-9_.-]{1,253}$/;
 
 /** Formats eight IPv6 groups in the WHATWG/RFC 5952 compressed form, lower case, no brackets. */
 export function formatIPv6(groups: readonly number[]): string {
@@ -58,14 +55,46 @@ function canonicalIPv6(groups: readonly number[]): string {
   return formatIPv6(groups);
 }
 
-/** True for a domain name of lower-case ASCII labels whose last label is not numeric. */
+/**
+ * True for a domain name of lower-case ASCII LDH labels (underscore tolerated:
+ * it exists in real DNS names), each 1–63 characters, not starting or ending
+ * with `-`, at most 253 characters, whose last label is not numeric (a name
+ * whose last label is a number would be parsed as IPv4 by the WHATWG parser).
+ * One pass over the characters: this runs on every checked URL.
+ */
 function isDomainName(name: string): boolean {
-  if (name.length === 0 || name.length > 253) return false;
-  const labels = name.split(".");
-  for (const label of labels) if (!LABEL.test(label)) return false;
-  // A name whose last label is a number would be parsed as IPv4 by WHATWG URL.
-  const last = labels[labels.length - 1] ?? "";
-  return !/^(?:\d+|0x[0-9a-f]*)$/.test(last);
+  const n = name.length;
+  if (n === 0 || n > 253) return false;
+  let labelStart = 0;
+  let allDigits = true;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? name.charCodeAt(i) : 46; /* a virtual "." ends the last label */
+    if (c === 46) {
+      const len = i - labelStart;
+      if (len === 0 || len > 63) return false;
+      if (name.charCodeAt(labelStart) === 45 || name.charCodeAt(i - 1) === 45) return false;
+      if (i === n) {
+        // Last label: not a number (decimal, or 0x-hex which WHATWG also reads as IPv4).
+        if (allDigits) return false;
+        if (len >= 2 && name.charCodeAt(labelStart) === 48 && name.charCodeAt(labelStart + 1) === 120) {
+          let hex = true;
+          for (let j = labelStart + 2; j < i; j++) {
+            const h = name.charCodeAt(j);
+            if (!((h >= 48 && h <= 57) || (h >= 97 && h <= 102))) hex = false;
+          }
+          if (hex) return false;
+        }
+      }
+      labelStart = i + 1;
+      allDigits = true;
+      continue;
+    }
+    if (c >= 48 && c <= 57) continue;
+    allDigits = false;
+    if ((c >= 97 && c <= 122) || c === 45 || c === 95) continue;
+    return false;
+  }
+  return true;
 }
 
 /**
@@ -83,8 +112,8 @@ export function normalizeHost(input: string, allowWildcard = false): NormalizedH
   if (typeof input !== "string" || input.length === 0 || input.length > 300) return undefined;
   // Fast path: an already normalised name, the common case for URL hosts
   // (punycode labels take the slow path so that invalid ones are refused).
-  if (FAST_NAME.test(input) && !input.includes("xn--")) {
-    const name = input.endsWith(".") ? input.slice(0, -1) : input;
+  if (!input.includes("xn--")) {
+    const name = input.charCodeAt(input.length - 1) === 46 ? input.slice(0, -1) : input;
     if (isDomainName(name)) return { kind: "name", host: name };
   }
   if (allowWildcard && input === "*") return { kind: "any" };
@@ -128,8 +157,10 @@ export function normalizeHost(input: string, allowWildcard = false): NormalizedH
   if (rest.includes("[") || rest.includes("]")) return undefined;
 
   // WHATWG "domain to ASCII": lower-cases, maps IDN to punycode, and turns
-  // numeric hosts (127.1, 0x7f.1, 2130706433) into dotted-decimal IPv4.
-  const ascii = domainToASCII(rest);
+  // numeric hosts (127.1, 0x7f.1, 2130706433) into dotted-decimal IPv4. It is
+  // the identity on lower-case LDH names and canonical IPv4, so skip it there.
+  const simple = !rest.includes("xn--") && (isDomainName(rest) || parseIPv4Strict(rest) >= 0);
+  const ascii = simple ? rest : domainToASCII(rest);
   if (ascii === "") return undefined;
   if (parseIPv4Strict(ascii) >= 0) {
     return wildcard ? undefined : { kind: "ip", host: ascii };
@@ -218,6 +249,9 @@ export class NetworkAllowlist {
   /** True when `host` (a URL hostname, bracketed or bare IPv6, optionally with a port) is listed. */
   allows(host: string): boolean {
     if (this.entries.length === 0) return false;
+    // Hosts from the WHATWG parser are usually already normalised: an exact hit
+    // on a normalised entry is a match (normalisation is idempotent).
+    if (this.#exact.has(host)) return true;
     const n = normalizeHost(host);
     if (!n || (n.kind !== "name" && n.kind !== "ip")) return false;
     if (this.#any) return true;
