@@ -239,6 +239,17 @@ describe("SSRF through DNS and redirects", () => {
     expect(connectionAttempts().some((a) => a.address === "127.0.0.2")).toBe(false);
   });
 
+  it("an IPv6 answer inside allowPrivateCidrs is pinned and connected to over IPv6", async () => {
+    await using server = await startServerAt("::1", 0, (_req, res) => res.end("over v6"));
+    const resolve = tableResolver({ "v6.test": ["::1"] });
+    await using client = testClient({ network: ["v6.test"], resolve, allowPrivateCidrs: ["::1/128"] });
+    clearConnectionAttempts();
+    const res = await client.request({ method: "GET", url: `http://v6.test:${server.port}/` });
+    expect(res.body).toBe("over v6");
+    const tcp = connectionAttempts().filter((a) => a.kind === "tcp");
+    expect(new Set(tcp.map((a) => a.address))).toEqual(new Set(["::1"]));
+  });
+
   it("mixed answers: one allowed and one private address refuses the request, with no connection", async () => {
     await using a = await startLoopbackServer(undefined, { host: "127.0.0.1" });
     clearConnectionAttempts();

@@ -1,6 +1,6 @@
 import { channel } from "node:diagnostics_channel";
 import { promises as dnsPromises } from "node:dns";
-import { isIP } from "node:net";
+import { isIP, type BlockList } from "node:net";
 import { debuglog } from "node:util";
 import {
   ClawftError,
@@ -102,10 +102,14 @@ export class SandboxedHttpClient {
   readonly #rate: RateCounter;
   readonly #pools: PinnedPools;
   readonly #userAgent: string;
+  /** `allowPrivateCidrs` as a matcher, private to this instance; undefined when no range is given. */
+  readonly #allowedPrivate: BlockList | undefined;
   readonly #allowedPrivateMemo = new Map<string, boolean>();
 
   constructor(options: HttpClientOptions) {
-    this.#options = resolveOptions(options);
+    const resolved = resolveOptions(options);
+    this.#options = resolved.options;
+    this.#allowedPrivate = resolved.allowedPrivate;
     try {
       this.#allowlist = new NetworkAllowlist(this.#options.network, { field: "network" });
     } catch (error) {
@@ -258,7 +262,7 @@ export class SandboxedHttpClient {
     let target: { url: URL; host: string; isIp: boolean };
     if (checked.ok) {
       target = checked;
-    } else if (checked.code === "PRIVATE_IP" && this.#options.allowedPrivate !== undefined) {
+    } else if (checked.code === "PRIVATE_IP" && this.#allowedPrivate !== undefined) {
       // A private literal: allowed only when inside `allowPrivateCidrs` AND listed.
       const parsed = new URL(url);
       const host = bareHost(parsed.hostname);
@@ -282,7 +286,7 @@ export class SandboxedHttpClient {
 
   /** True when `address` is inside `allowPrivateCidrs` (memoised per client: `BlockList#check` allocates). */
   #insideAllowedPrivate(address: string): boolean {
-    const matcher = this.#options.allowedPrivate;
+    const matcher = this.#allowedPrivate;
     if (matcher === undefined) return false;
     const known = this.#allowedPrivateMemo.get(address);
     if (known !== undefined) return known;

@@ -68,8 +68,6 @@ export interface ResolvedHttpOptions {
   readonly timeoutMs: number;
   readonly resolve: HttpResolver | undefined;
   readonly allowPrivateCidrs: readonly string[];
-  /** `allowPrivateCidrs` as a matcher; empty when no range is given. */
-  readonly allowedPrivate: BlockList | undefined;
   readonly audit: AuditSink<HttpAuditEvent> | undefined;
   readonly now: () => number;
 }
@@ -157,12 +155,16 @@ function networkList(value: unknown): readonly string[] {
   return Object.freeze([...(value as string[])]);
 }
 
-/** Checks every option and returns the frozen internal form; throws `HttpOptionsError` naming the field. */
-export function resolveOptions(options: unknown): ResolvedHttpOptions {
+/**
+ * Checks every option and returns the frozen internal form, plus the
+ * `allowPrivateCidrs` matcher (kept out of the public form: a `BlockList` is
+ * mutable). Throws `HttpOptionsError` naming the field.
+ */
+export function resolveOptions(options: unknown): { options: ResolvedHttpOptions; allowedPrivate: BlockList | undefined } {
   if (options === null || typeof options !== "object") throw new HttpOptionsError("options must be an object");
   const o = options as Record<string, unknown>;
   const cidrs = parseCidrs(o.allowPrivateCidrs);
-  return Object.freeze({
+  const resolved: ResolvedHttpOptions = Object.freeze({
     pluginId: idPart("pluginId", o.pluginId),
     pluginVersion: idPart("pluginVersion", o.pluginVersion),
     network: networkList(o.network),
@@ -177,8 +179,8 @@ export function resolveOptions(options: unknown): ResolvedHttpOptions {
     timeoutMs: positiveInteger("timeoutMs", o.timeoutMs, SANDBOX_DEFAULTS.httpTimeoutMs, MAX_TIMEOUT_MS),
     resolve: optionalFunction<HttpResolver>("resolve", o.resolve),
     allowPrivateCidrs: cidrs.list,
-    allowedPrivate: cidrs.matcher,
     audit: optionalFunction<AuditSink<HttpAuditEvent>>("audit", o.audit),
     now: optionalFunction<() => number>("now", o.now) ?? monotonicNow,
   });
+  return { options: resolved, allowedPrivate: cidrs.matcher };
 }

@@ -87,7 +87,11 @@ export class PinnedPools {
   /** The pool for `origin` whose connections go only to `addresses`. */
   get(origin: string, addresses: readonly PinnedAddress[]): Pool {
     if (this.#closed) throw new Error("client is closed");
-    const key = `${origin}|${addresses.map((a) => a.address).join(",")}`;
+    // Sorted: a resolver that rotates its answers (round-robin DNS) still finds its pool.
+    const key = `${origin}|${addresses
+      .map((a) => a.address)
+      .sort()
+      .join(",")}`;
     const existing = this.#pools.get(key);
     if (existing !== undefined && !existing.closed && !existing.destroyed) {
       // Most recently used last, so eviction takes the oldest.

@@ -4,7 +4,7 @@
  * anywhere else.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { Socket } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { SandboxError } from "@clawft/sandbox-policy";
 import { isLoopbackAddress } from "@clawft/test-utils";
 import { expect } from "vitest";
@@ -65,7 +65,7 @@ export async function expectRefusal(promise: Promise<unknown>, code: string, pre
   return e;
 }
 
-/** A bare HTTP server on a chosen loopback address and port (for a second server on the same port). */
+/** A bare HTTP server on a chosen loopback address and port (0: any), e.g. a second server on another server's port. */
 export interface PlainServer {
   readonly connectionCount: number;
   readonly port: number;
@@ -78,7 +78,7 @@ export async function startServerAt(
   port: number,
   handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.end("second server"),
 ): Promise<PlainServer> {
-  if (!host.startsWith("127.")) throw new Error("loopback only");
+  if (!isLoopbackAddress(host)) throw new Error("loopback only");
   let connections = 0;
   const sockets = new Set<Socket>();
   const server = createServer(handler);
@@ -100,7 +100,7 @@ export async function startServerAt(
     get connectionCount() {
       return connections;
     },
-    port,
+    port: (server.address() as AddressInfo).port,
     close,
     [Symbol.asyncDispose]: close,
   };
