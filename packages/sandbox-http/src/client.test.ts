@@ -3,7 +3,7 @@ import type { HttpAuditEvent } from "@clawft/sandbox-policy";
 import { ClawftError } from "@clawft/sandbox-policy";
 import { clearConnectionAttempts, connectionAttempts, startLoopbackServer } from "@clawft/test-utils";
 import { describe, expect, it } from "vitest";
-import { HTTP_AUDIT_CHANNEL, SandboxedHttpClient } from "./client.js";
+import { HTTP_AUDIT_CHANNEL, MAX_URL_LENGTH, SandboxedHttpClient } from "./client.js";
 import type { HttpClientOptions } from "./options.js";
 import { PLUGIN, expectRefusal, tableResolver, testClient } from "./test-helpers.js";
 
@@ -245,6 +245,7 @@ describe("egress goes only where the policy allows", () => {
     await using client = testClient();
     await expectRefusal(client.request({ method: "GET", url: "not a url" }), "HTTP_INVALID_URL", "invalid url");
     await expectRefusal(client.request({ method: "GET", url: 42 as unknown as string }), "HTTP_INVALID_URL");
+    await expectRefusal(client.request({ method: "GET", url: `http://api.test/?q=${"a".repeat(MAX_URL_LENGTH)}` }), "HTTP_INVALID_URL", "invalid url");
   });
 });
 

@@ -68,6 +68,9 @@ const POLICY_CODES: Readonly<Record<string, HttpErrorCode>> = {
   PRIVATE_IP: "HTTP_PRIVATE_IP",
 };
 
+/** Longest URL accepted, in UTF-16 units (most servers refuse more than 8 KiB anyway). */
+export const MAX_URL_LENGTH = 16_384;
+
 /** undici error codes that mean the time ran out. */
 const TIMEOUT_CODES = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
 
@@ -201,6 +204,8 @@ export class SandboxedHttpClient {
     }
 
     if (typeof input.url !== "string") throw httpError("HTTP_INVALID_URL", "url must be a string");
+    /** A URL cap: parsing, redacting and sending megabytes of URL serves no API and wastes the host's CPU. */
+    if (input.url.length > MAX_URL_LENGTH) throw httpError("HTTP_INVALID_URL", `longer than ${MAX_URL_LENGTH} characters`);
     const target = this.#checkTarget(input.url);
 
     /**

@@ -1,6 +1,7 @@
 export {
   SandboxedHttpClient,
   HTTP_AUDIT_CHANNEL,
+  MAX_URL_LENGTH,
   type HttpRequest,
   type HttpResponse,
 } from "./client.js";
