@@ -176,6 +176,10 @@ export function meterModuleResolved(input: Uint8Array, opts: ResolvedMeterOption
       throw e;
     }
     out = module.emitBinary();
+  } catch (e) {
+    if (MeteringError.isInstance(e)) throw e;
+    // binaryen reports internal failures as exceptions or aborts: refuse the module, never crash.
+    throw new MeteringError("METERING_UNSUPPORTED", `module cannot be metered: ${errorText(e)}`, { cause: e });
   } finally {
     module.dispose();
   }
