@@ -27,7 +27,12 @@ import { ResourceExhaustedError } from "./metering.js";
 import { type Outcome, WorkerRuntime } from "./runtime/worker-runtime.js";
 
 const debug = debuglog("clawft");
-const WASM_PAGE = 65536;
+/**
+ * Extra time a fresh worker gets to start (thread, glue import, instantiation)
+ * on top of the plugin's wall-clock limit, which then covers `init`: starting a
+ * thread on a busy machine must not count against the plugin.
+ */
+const STARTUP_ALLOWANCE_MS = 10_000;
 
 /** What `load` takes. */
 export interface LoadInput {
@@ -382,7 +387,7 @@ class PluginHandle implements Plugin {
   /** Starts a worker and waits for it to be ready (init done), under the wall-clock limit. */
   private async boot(): Promise<{ runtime: WorkerRuntime; describe: string }> {
     const runtime = new WorkerRuntime(this.compiled, this.handler.serve, this.resources.maxFuel);
-    const outcome = await this.withTimeout(runtime, runtime.started());
+    const outcome = await this.withTimeout(runtime, runtime.started(), STARTUP_ALLOWANCE_MS);
     if (outcome.type === "ready") return { runtime, describe: outcome.describe };
     await runtime.kill();
     throw this.outcomeError(outcome, "init");
@@ -456,17 +461,17 @@ class PluginHandle implements Plugin {
    * ResourceExhaustedError kind `timeout`. The timer is ref'd: it keeps the
    * process alive while a call is in flight, although the worker is unref'd.
    */
-  private withTimeout(runtime: WorkerRuntime, promise: Promise<Outcome>): Promise<Outcome> {
+  private withTimeout(runtime: WorkerRuntime, promise: Promise<Outcome>, allowanceMs = 0): Promise<Outcome> {
     const limit = this.timeoutMs;
     const started = performance.now();
     return new Promise<Outcome>((resolve) => {
       const timer = setTimeout(() => {
-        const used = Math.round(performance.now() - started);
+        const used = Math.round(performance.now() - started - allowanceMs);
         this.handler.abandonInFlight("RESOURCE_EXHAUSTED");
         const info = { type: "exhausted" as const, kind: "timeout" as const, limit, used, message: "timeout" };
         void runtime.kill({ type: "fault", info, fuelUsed: 0, peakMemory: 0 });
         resolve({ type: "fault", info, fuelUsed: 0, peakMemory: 0 });
-      }, limit);
+      }, limit + allowanceMs);
       promise.then(
         (o) => {
           clearTimeout(timer);
@@ -530,4 +535,3 @@ class PluginHandle implements Plugin {
   }
 }
 
-export { WASM_PAGE };

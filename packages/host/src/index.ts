@@ -21,7 +21,7 @@ export {
   type JsonlAuditSink,
   type JsonlAuditSinkOptions,
 } from "./audit.js";
-export { type PluginDescription, type PluginToolDescription } from "./validate.js";
+export { type PluginDescription, type ToolDescription } from "./validate.js";
 export type { AuditEvent } from "@clawft/sandbox-policy";
 
 // lifecycle (issue 9)

@@ -1,57 +1,47 @@
-import { componentWit } from "@bytecodealliance/jco";
+import {
+  DescribeError,
+  type PluginDescription,
+  parseDescribe,
+  validatePluginComponent,
+} from "@clawft/wit-bindings";
 import { PluginError } from "./errors.js";
 
-/** One tool as `describe()` declares it. */
-export interface PluginToolDescription {
-  name: string;
-  description?: string;
-  parameters?: Record<string, unknown>;
-  [key: string]: unknown;
-}
-
-/** The parsed, validated output of the plugin's `describe()`. */
-export interface PluginDescription {
-  name: string;
-  version: string;
-  tools: PluginToolDescription[];
-  [key: string]: unknown;
-}
+export type { PluginDescription, ToolDescription } from "@clawft/wit-bindings";
 
 /**
- * Checks the component before anything runs.
- * TEMPORARY (until @clawft/wit-bindings' validatePluginComponent lands): imports are
- * read from the component's WIT; any `wasi:*` or other foreign import is refused.
+ * Checks the component before anything runs (world check by @clawft/wit-bindings):
+ * it must export the `plugin` interface with the world's types and import nothing
+ * but `host`. Any `wasi:*` import is refused by name: this host gives plugins no
+ * WASI at all (never jco's preview2 shim, which exposes the real filesystem and
+ * environment), so a toolchain must avoid them (e.g. `componentize-qjs --stub-wasi`).
  */
 export async function checkComponent(wasm: Uint8Array, pluginId: string): Promise<void> {
-  let wit: string;
-  try {
-    wit = await componentWit(wasm);
-  } catch (cause) {
-    throw new PluginError("PLUGIN_INVALID", "not a WebAssembly component", { pluginId, cause });
+  const verdict = await validatePluginComponent(wasm, { maxBytes: Math.max(wasm.byteLength, 1) });
+  const wasi = verdict.wasiImports[0];
+  if (wasi !== undefined) {
+    throw new PluginError(
+      "PLUGIN_FORBIDDEN_IMPORT",
+      `forbidden import: ${wasi} (this host provides no WASI; build the plugin without WASI imports)`,
+      { pluginId },
+    );
   }
-  for (const m of wit.matchAll(/^\s*import\s+([^;]+);/gm)) {
-    const name = (m[1] ?? "").trim();
-    if (name.startsWith("host:") || name === "host") continue;
-    throw new PluginError("PLUGIN_FORBIDDEN_IMPORT", `forbidden import: ${name}`, { pluginId });
+  const first = verdict.errors[0];
+  if (first === undefined) return;
+  const issues = verdict.errors.map((e) => e.message).join("; ");
+  if (first.code === "WIT_FORBIDDEN_IMPORT") {
+    throw new PluginError("PLUGIN_FORBIDDEN_IMPORT", `forbidden import: ${issues}`, { pluginId });
   }
+  throw new PluginError("PLUGIN_INVALID", `not a clawft plugin component: ${issues}`, { pluginId });
 }
 
-/** Parses and validates `describe()` output. */
+/** Parses and validates `describe()` output (captured once, at load). */
 export function parseDescribeJson(text: string, pluginId: string): PluginDescription {
-  let value: unknown;
   try {
-    value = JSON.parse(text);
+    return parseDescribe(text);
   } catch (cause) {
-    throw new PluginError("PLUGIN_INVALID_DESCRIBE", "describe() did not return JSON", { pluginId, cause });
-  }
-  const v = value as Record<string, unknown>;
-  if (typeof v !== "object" || v === null || typeof v.name !== "string" || typeof v.version !== "string" || !Array.isArray(v.tools)) {
-    throw new PluginError("PLUGIN_INVALID_DESCRIBE", "describe() must return { name, version, tools }", { pluginId });
-  }
-  for (const [i, t] of (v.tools as unknown[]).entries()) {
-    if (typeof t !== "object" || t === null || typeof (t as Record<string, unknown>).name !== "string") {
-      throw new PluginError("PLUGIN_INVALID_DESCRIBE", `describe(): tools[${i}].name must be a string`, { pluginId });
+    if (DescribeError.isInstance(cause)) {
+      throw new PluginError("PLUGIN_INVALID_DESCRIBE", cause.message, { pluginId, cause });
     }
+    throw cause;
   }
-  return v as PluginDescription;
 }

@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { createHost, type AuditEvent, type Host, type HostLogger, type HostOptions } from "@clawft/host";
-import { buildFixture, type FixtureName } from "@clawft/wasm-fixtures";
+import { buildFixture, componentFromWat, fixtureSources, type FixtureName } from "@clawft/wasm-fixtures";
 
 /** Compiled components are cached on disk across test files (keyed by content + options). */
 export const testCacheDir = fileURLToPath(new URL("../.cache/test-components", import.meta.url));
@@ -13,6 +13,49 @@ export function fixture(name: FixtureName): Promise<Uint8Array> {
   if (!p) {
     p = buildFixture(name);
     fixtures.set(name, p);
+  }
+  return p;
+}
+
+function watString(text: string): string {
+  let out = "";
+  for (const byte of Buffer.from(text, "utf8")) {
+    if (byte >= 0x20 && byte < 0x7f && byte !== 0x22 && byte !== 0x5c) out += String.fromCharCode(byte);
+    else out += "\\" + byte.toString(16).padStart(2, "0");
+  }
+  return out;
+}
+
+/**
+ * A fixture whose `describe()` declares the tool names its code dispatches on
+ * (the host refuses undeclared tools with PLUGIN_UNKNOWN_TOOL; some fixtures only
+ * declare a generic `run`). Built with the fixture package's own sources and
+ * builder: only the describe JSON in the composed WAT is replaced.
+ */
+export function fixtureWithTools(name: FixtureName, tools: string[]): Promise<Uint8Array> {
+  const key = `${name}:${tools.join(",")}`;
+  let p = fixtures.get(key);
+  if (!p) {
+    p = (async () => {
+      const src = await fixtureSources(name);
+      const describe = JSON.stringify({
+        name,
+        version: "0.1.0",
+        tools: tools.map((t) => ({ name: t, description: `${name} ${t}`, parameters: { type: "object" } })),
+      });
+      const lenRe = /\(global \$DESCRIBE_LEN i32 \(i32\.const \d+\)\)/;
+      const at = src.wat.search(lenRe);
+      if (at < 0) throw new Error(`cannot find the describe data of ${name}`);
+      const head = src.wat.slice(0, at);
+      // The describe JSON is the data segment right after $DESCRIBE_LEN.
+      const tail = src.wat
+        .slice(at)
+        .replace(lenRe, `(global $DESCRIBE_LEN i32 (i32.const ${Buffer.byteLength(describe)}))`)
+        .replace(/\(data \(i32\.const (\d+)\) "[^"]*"\)/, (_m, off: string) => `(data (i32.const ${off}) "${watString(describe)}")`);
+      const wat = head + tail;
+      return componentFromWat(wat, src.wit, src.world);
+    })();
+    fixtures.set(key, p);
   }
   return p;
 }
@@ -77,12 +120,14 @@ export function testHost(options: HostOptions = {}): TestHost {
 }
 
 /** Resolves with the rejection of `p` (fails if it resolves). */
-export async function rejection(p: Promise<unknown>): Promise<Error & { code?: string; [k: string]: unknown }> {
+export type Rejection = Error & { code?: string; kind?: string; limit?: number; used?: number; cause?: unknown };
+
+export async function rejection(p: Promise<unknown>): Promise<Rejection> {
   let value: unknown;
   try {
     value = await p;
   } catch (error) {
-    return error as Error & { code?: string };
+    return error as Rejection;
   }
   throw new Error(`expected a rejection, got ${JSON.stringify(value)}`);
 }

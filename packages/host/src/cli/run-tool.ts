@@ -1,15 +1,47 @@
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { SANDBOX_DEFAULTS } from "@clawft/sandbox-policy";
+import { createJsonlAuditSink } from "../audit.js";
+import { createHost } from "../host.js";
+import type { HostLogger } from "../host-calls.js";
 import type { OpenedPlugin, PluginManager } from "../lifecycle/manager.js";
-import { LifecycleError } from "../lifecycle/errors.js";
 
 /**
- * Runs one tool of a verified, approved plugin in a fresh host and returns its output.
- * The host's audit events are appended to the data directory's `audit.jsonl`.
+ * Runs one tool of a verified, approved plugin (from `PluginManager.open`) in a fresh host and
+ * returns its output as text. Every host call is appended to the data directory's
+ * `audit.jsonl` (what `clawft-plugin audit` reads). Relative filesystem grants resolve against
+ * `<dataDir>/data/<id>/` — a folder per plugin that survives upgrades and is never the verified
+ * package folder, so a plugin cannot rewrite its own installed files.
  */
 export async function runTool(
-  _manager: PluginManager,
-  _opened: OpenedPlugin,
-  _tool: string,
-  _paramsJson: string,
+  manager: PluginManager,
+  opened: OpenedPlugin,
+  tool: string,
+  paramsJson: string,
+  logger?: HostLogger,
 ): Promise<string> {
-  throw new LifecycleError("PLUGIN_SOURCE_INVALID", "run is not available yet: the host runtime is not wired in");
+  const baseDir = join(manager.dataDir, "data", opened.record.id);
+  await mkdir(baseDir, { recursive: true, mode: 0o700 });
+  const sink = createJsonlAuditSink(manager.auditLogPath);
+  const host = createHost({
+    audit: sink,
+    maxModuleBytes: Math.max(SANDBOX_DEFAULTS.moduleBytes, manager.options.maxModuleBytes),
+    maxModuleGzipBytes: Math.max(SANDBOX_DEFAULTS.moduleGzipBytes, manager.options.maxModuleGzipBytes),
+    ...(logger ? { logger } : {}),
+    // No approve callback: consent already happened in `open`; anything not covered by the
+    // stored approvals is refused by the host.
+  });
+  try {
+    const plugin = await host.load({
+      manifest: opened.manifestBytes.toString("utf8"),
+      wasm: opened.wasm,
+      approvals: opened.approvals,
+      baseDir,
+    });
+    const output = await plugin.executeTool(tool, JSON.parse(paramsJson) as unknown);
+    return typeof output === "string" ? output : JSON.stringify(output);
+  } finally {
+    await host.close();
+    sink.close();
+  }
 }

@@ -1,0 +1,253 @@
+import { spawn } from "node:child_process";
+import { access, cp, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createTempDir, startLoopbackServer, type TempDir } from "@clawft/test-utils";
+import { buildFixture } from "@clawft/wasm-fixtures";
+import { manifestFor, newKeyPair, packFolder, pluginFiles, tree, writePluginFolder } from "./helpers.js";
+
+/** The built package's dist folder (`pnpm --filter @clawft/host build`; turbo runs it before test). */
+const DIST = fileURLToPath(new URL("../../dist/", import.meta.url));
+/**
+ * The built binary, as `npm i -g @clawft/host` would run it. The tests run a snapshot of
+ * dist/ taken at start (inside the package, so its dependencies still resolve), so a rebuild
+ * running at the same time in a shared work tree cannot pull files from under a test.
+ */
+let CLI = join(DIST, "cli.js");
+let snapshot: string | undefined;
+
+let tmp: TempDir;
+let dataDir: string;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node dist/cli.js …` with pipes for stdio: never a TTY, so never interactive. */
+function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH ?? "", HOME: tmp.path, CLAWFT_HOME: dataDir, ...env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end();
+  });
+}
+
+let toolBasic: Uint8Array;
+let hostCalls: Uint8Array;
+
+beforeAll(async () => {
+  for (let i = 0; ; i++) {
+    try {
+      await access(join(DIST, "cli.js"));
+      await access(join(DIST, "worker.js"));
+      break;
+    } catch (error) {
+      if (i >= 60) throw error;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+  snapshot = fileURLToPath(new URL(`../../node_modules/.cache/clawft-cli-test-${process.pid}/`, import.meta.url));
+  await cp(DIST, snapshot, { recursive: true });
+  CLI = join(snapshot, "cli.js");
+  toolBasic = await buildFixture("tool-basic");
+  hostCalls = await buildFixture("host-calls");
+});
+
+afterAll(async () => {
+  if (snapshot) await rm(snapshot, { recursive: true, force: true });
+});
+
+beforeEach(async () => {
+  tmp = await createTempDir("clawft-cli-");
+  dataDir = join(tmp.path, "data");
+});
+afterEach(async () => {
+  await tmp.cleanup();
+});
+
+function folder(name: string, manifest: Record<string, unknown>, module: Uint8Array = toolBasic): Promise<string> {
+  return writePluginFolder(
+    join(tmp.path, "src", name),
+    pluginFiles({ manifest: manifestFor({ tools: ["echo", "fail"], ...manifest }), module: Buffer.from(module) }),
+  );
+}
+
+describe("clawft-plugin CLI (built binary)", () => {
+  it("prints help with every command and the exit codes; --help on each command", async () => {
+    const help = await cli(["--help"]);
+    expect(help.code).toBe(0);
+    for (const c of ["install", "list", "info", "run", "permissions", "revoke", "remove", "audit", "keys"]) {
+      expect(help.stdout).toContain(`  ${c} `);
+    }
+    expect(help.stdout).toContain("Exit codes:");
+    for (const c of ["install", "list", "info", "run", "permissions", "revoke", "remove", "audit", "keys"]) {
+      const r = await cli([c, "--help"]);
+      expect(r.code, c).toBe(0);
+      expect(r.stdout, c).toMatch(/^Usage: clawft-plugin /);
+    }
+    const unknown = await cli(["frobnicate"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr.trim().split("\n")).toHaveLength(1);
+    const badFlag = await cli(["list", "--nope"]);
+    expect(badFlag.code).toBe(2);
+  });
+
+  it("T39 non-interactive: a permission request is refused unless --yes or a grant file names it", async () => {
+    const src = await folder("shell", { permissions: { shell: true, env_vars: ["WEATHER_KEY"] } });
+    const refused = await cli(["install", src]);
+    expect(refused.code).toBe(4);
+    const lines = refused.stderr.trim().split("\n");
+    expect(lines.at(-1)).toMatch(/^clawft-plugin: error: consent denied: .*non-interactive: pass --yes or a --grant file.*\[PLUGIN_CONSENT_DENIED\]$/);
+    expect(refused.stderr).not.toMatch(/\n\s+at /); // no stack trace without --debug
+    expect(JSON.parse((await cli(["list", "--json"])).stdout)).toEqual([]);
+    expect(await tree(join(dataDir, "plugins"))).toEqual([]);
+
+    const grantFile = join(tmp.path, "grants.json");
+    await writeFile(grantFile, JSON.stringify({ "com.example.weather": { env_vars: ["WEATHER_KEY"] } }));
+    const partial = await cli(["install", src, "--grant", grantFile]);
+    expect(partial.code).toBe(4);
+    expect(partial.stderr).toContain("not in the grant file: shell");
+
+    await writeFile(grantFile, JSON.stringify({ "com.example.weather": { env_vars: ["WEATHER_KEY"], shell: true } }));
+    const granted = await cli(["install", src, "--grant", grantFile, "--json"]);
+    expect(granted.code, granted.stderr).toBe(0);
+    expect(JSON.parse(granted.stdout)).toMatchObject({ plugin: { id: "com.example.weather", signature: { status: "unsigned" } } });
+    expect(granted.stderr).toContain("warning: plugin com.example.weather@1.0.0 is not signed");
+
+    const perms = JSON.parse((await cli(["permissions", "com.example.weather", "--json"])).stdout) as { permissions: unknown }[];
+    expect(perms[0]?.permissions).toEqual({ network: [], filesystem: [], env_vars: ["WEATHER_KEY"], shell: true });
+  });
+
+  it("T40 env vars are asked before the first run; revoke makes the next run ask again (refused without a TTY)", async () => {
+    const src = await folder("env", { permissions: { env_vars: ["CLAWFT_TEST_WEATHER_KEY"] }, tools: ["env"] }, hostCalls);
+    expect((await cli(["install", src, "--yes"])).code).toBe(0);
+    const env = { CLAWFT_TEST_WEATHER_KEY: "s3cret-value" };
+    const run = await cli(["run", "com.example.weather", "env", '["CLAWFT_TEST_WEATHER_KEY"]'], env);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout.trim()).toBe("some:s3cret-value");
+
+    const audit = await cli(["audit", "--plugin", "com.example.weather", "--json"]);
+    const events = JSON.parse(audit.stdout) as { function: string; result: string }[];
+    expect(events.map((e) => [e.function, e.result])).toEqual([["get-env", "ok"]]);
+    expect(audit.stdout).not.toContain("s3cret-value");
+    const table = await cli(["audit", "--since", "1h"]);
+    expect(table.stdout).toMatch(/^TIME\s+PLUGIN\s+FUNCTION\s+RESULT/);
+    expect(table.stdout).toContain("get-env");
+
+    expect((await cli(["revoke", "com.example.weather"])).code).toBe(0);
+    const again = await cli(["run", "com.example.weather", "env", '["CLAWFT_TEST_WEATHER_KEY"]'], env);
+    expect(again.code).toBe(4);
+    expect(again.stdout).toBe("");
+    expect(JSON.parse((await cli(["audit", "--json"])).stdout)).toHaveLength(1); // it never ran
+    const approved = await cli(["run", "com.example.weather", "env", '["CLAWFT_TEST_WEATHER_KEY"]', "--yes"], env);
+    expect(approved.stdout.trim()).toBe("some:s3cret-value");
+  });
+
+  it("run executes a tool of a real component; a changed module is refused (exit 5)", async () => {
+    const src = await folder("basic", {});
+    expect((await cli(["install", src])).code).toBe(0);
+    const echo = await cli(["run", "com.example.weather", "echo", '{"city":"Oslo"}']);
+    expect(echo.code, echo.stderr).toBe(0);
+    expect(JSON.parse(echo.stdout)).toEqual({ city: "Oslo" });
+    const fail = await cli(["run", "com.example.weather", "fail"]);
+    expect(fail.code).toBe(7);
+    expect(fail.stderr).toContain("[PLUGIN_TOOL_ERROR]");
+
+    const wasm = join(dataDir, "plugins", "com.example.weather", "package", "plugin.wasm");
+    const bytes = await readFile(wasm);
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1);
+    await writeFile(wasm, bytes);
+    const tampered = await cli(["run", "com.example.weather", "echo", "{}"]);
+    expect(tampered.code).toBe(5);
+    expect(tampered.stderr).toMatch(/integrity check failed.*\[PLUGIN_INTEGRITY_MISMATCH\]/);
+  });
+
+  it("T41 an upgrade asks for the new permission only, and a grant file for just that one suffices", async () => {
+    const v1 = await folder("v1", { version: "1.0.0", permissions: { network: ["api.weather.example"] } });
+    expect((await cli(["install", v1, "--yes"])).code).toBe(0);
+    const v2 = await folder("v2", { version: "1.1.0", permissions: { network: ["api.weather.example", "tiles.weather.example"] } });
+    const refused = await cli(["install", v2]);
+    expect(refused.code).toBe(4);
+    const grantFile = join(tmp.path, "grants.json");
+    await writeFile(grantFile, JSON.stringify({ "com.example.weather": { network: ["tiles.weather.example"] } }));
+    const upgraded = await cli(["install", v2, "--grant", grantFile]);
+    expect(upgraded.code, upgraded.stderr).toBe(0);
+    expect(upgraded.stdout).toContain("upgraded com.example.weather 1.0.0 -> 1.1.0");
+    expect(upgraded.stdout).toContain("approved: network: tiles.weather.example");
+  });
+
+  it("keys add/list/remove and registry installs: unsigned refused (exit 5), signed installs with progress", async () => {
+    const signer = newKeyPair();
+    const pem = join(tmp.path, "signer.pub.pem");
+    await writeFile(pem, signer.publicPem);
+    const added = await cli(["keys", "add", pem, "--name", "weather team", "--json"]);
+    expect(added.code, added.stderr).toBe(0);
+    const { id } = JSON.parse(added.stdout) as { id: string };
+    const listed = await cli(["keys", "list"]);
+    expect(listed.stdout).toContain(id.slice(0, 16));
+    expect(listed.stdout).toContain("weather team");
+
+    const unsignedDir = await folder("unsigned", {});
+    const unsigned = await packFolder(unsignedDir, join(tmp.path, "unsigned.tgz"));
+    const signedDir = await writePluginFolder(
+      join(tmp.path, "src", "signed"),
+      pluginFiles({ manifest: manifestFor({ tools: ["echo", "fail"] }), module: Buffer.from(toolBasic), signWith: signer.privateKey }),
+    );
+    const signed = await packFolder(signedDir, join(tmp.path, "signed.tgz"));
+    await using server = await startLoopbackServer((req, res) => {
+      res.setHeader("content-type", "application/gzip");
+      res.end(req.url === "/signed.tgz" ? signed : unsigned);
+    });
+    const refused = await cli(["install", `${server.url}/unsigned.tgz`]);
+    expect(refused.code).toBe(5);
+    expect(refused.stderr).toContain("[PLUGIN_SIGNATURE_MISSING]");
+    const ok = await cli(["install", `${server.url}/signed.tgz`]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stderr).toMatch(/downloading http:\/\/127\.0\.0\.1:\d+\/signed\.tgz: .*\(100%\)/);
+    expect(ok.stdout).toContain("signed by weather team");
+
+    expect((await cli(["keys", "remove", id.slice(0, 10)])).code).toBe(0);
+    const afterRemoval = await cli(["run", "com.example.weather", "echo", "{}"]);
+    expect(afterRemoval.code).toBe(5);
+    expect(afterRemoval.stderr).toContain("[PLUGIN_SIGNATURE_UNTRUSTED]");
+  });
+
+  it("list, info, remove; errors are one line (stack only with --debug) with documented exit codes", async () => {
+    expect((await cli(["list"])).stdout).toContain("no plugins installed");
+    const src = await folder("basic", {});
+    await cli(["install", src]);
+    const list = await cli(["list"]);
+    expect(list.stdout).toMatch(/^ID\s+VERSION\s+NAME\s+SIGNATURE\s+SOURCE\ncom\.example\.weather\s+1\.0\.0\s+Weather\s+unsigned\s+folder/);
+    const info = await cli(["info", "com.example.weather"]);
+    expect(info.stdout).toContain("module:");
+    expect(info.stdout).toMatch(/sha256 [0-9a-f]{64}/);
+
+    const missing = await cli(["info", "com.example.nope"]);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toBe("clawft-plugin: error: plugin not installed: com.example.nope [PLUGIN_NOT_FOUND]\n");
+    const debug = await cli(["info", "com.example.nope", "--debug"]);
+    expect(debug.stderr.split("\n").length).toBeGreaterThan(2);
+    expect(debug.stderr).toMatch(/\n\s+at /);
+
+    const badArchive = join(tmp.path, "bad.tgz");
+    await writeFile(badArchive, Buffer.from("not a tarball"));
+    expect((await cli(["install", badArchive])).code).toBe(6);
+    expect((await cli(["run", "com.example.weather", "echo", "{not json"])).code).toBe(2);
+    expect((await cli(["audit", "--since", "yesterday-ish"])).code).toBe(2);
+
+    const removed = await cli(["remove", "com.example.weather"]);
+    expect(removed.code).toBe(0);
+    expect((await cli(["remove", "com.example.weather"])).code).toBe(3);
+  });
+});
