@@ -203,6 +203,28 @@ describe("SSRF through DNS and redirects", () => {
     expect(connectionAttempts().filter((a) => a.kind === "tcp")).toEqual([]);
   });
 
+  it("the default system resolver is used when none is injected, and its loopback answers for localhost are refused", async () => {
+    await using server = await startLoopbackServer();
+    await using client = new SandboxedHttpClient({ ...PLUGIN, network: ["localhost"] });
+    clearConnectionAttempts();
+    await expectRefusal(client.request({ method: "GET", url: `http://localhost:${server.port}/` }), "HTTP_PRIVATE_IP", PRIVATE);
+    // One real lookup of `localhost` (the only name the guard lets resolve), no connection.
+    expect(connectionAttempts().map((a) => `${a.kind}:${a.host}`)).toEqual(["dns:localhost"]);
+    expect(server.connectionCount).toBe(0);
+  });
+
+  it("the default system resolver's answers are pinned like injected ones", async () => {
+    await using server = await startLoopbackServer();
+    await using client = new SandboxedHttpClient({
+      ...PLUGIN,
+      network: ["localhost"],
+      allowPrivateCidrs: ["127.0.0.1/32", "::1/128"],
+    });
+    const res = await client.request({ method: "GET", url: `http://localhost:${server.port}/` });
+    expect(res.status).toBe(200);
+    expect(server.requests).toHaveLength(1);
+  });
+
   it("a name resolving to ::1 (IPv6 loopback) is refused when only 127.0.0.1/32 is allowed", async () => {
     const resolve = tableResolver({ "v6.test": ["::1"] });
     await using client = testClient({ network: ["v6.test"], resolve });

@@ -76,7 +76,7 @@ const TIMEOUT_CODES = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEO
 
 /** The system resolver: every address of the name, IPv4 and IPv6. */
 async function systemResolve(hostname: string): Promise<string[]> {
-  const answers = await dnsPromises.lookup(hostname, { all: true, verbatim: true });
+  const answers = await dnsPromises.lookup(hostname, { all: true });
   return answers.map((a) => a.address);
 }
 
