@@ -92,6 +92,12 @@ describe("parseManifest — valid input and defaults", () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
+  it("accepts a $schema key without a warning", () => {
+    const { manifest, warnings } = parseManifestWithWarnings({ $schema: "./manifest.schema.json", ...minimal });
+    expect(warnings).toEqual([]);
+    expect(manifest.$schema).toBe("./manifest.schema.json");
+  });
+
   it("warns about env vars that are never readable", () => {
     const { warnings } = parseManifestWithWarnings({ ...minimal, permissions: { env_vars: ["API_URL", "openai_api_key"] } });
     expect(warnings).toEqual(["permissions.env_vars[1]: openai_api_key is never readable by plugins"]);

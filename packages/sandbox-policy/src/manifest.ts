@@ -178,6 +178,9 @@ const resourcesSchema = z
 export const manifestSchema = z
   .looseObject(
     {
+      $schema: str()
+        .optional()
+        .describe("The JSON Schema of this file (for editors); ignored by the host."),
       id: str()
         .regex(ID_RE, "must be a reverse-domain id such as com.example.my-plugin")
         .max(255, "must be at most 255 characters")
