@@ -1,4 +1,5 @@
 // @ts-check
+/// <reference types="@clawft/wit-bindings/guest" />
 /**
  * An example clawft plugin written in JavaScript, built into a WebAssembly
  * component with componentize-qjs (see ../README.md and ../build.mjs).
@@ -9,10 +10,11 @@
  * Mapping rules (componentize-qjs, the same as jco's):
  *  - a host function returning `result<T, string>` returns T, or throws an Error whose
  *    `payload` is the err string;
- *  - `option<string>` is `string | null` (get-env gives null when denied or unset);
+ *  - `option<string>`: pass `undefined` (or null) for none; get-env gives null when the
+ *    variable is denied or unset (the jco types say `undefined`: test with `??`);
  *  - an exported function returning `result<T, string>` returns T, or THROWS a string for err.
  */
-import host from "host";
+import * as host from "host";
 
 /** @typedef {{ name: string; description: string; parameters: Record<string, unknown> }} ToolSpec */
 
@@ -135,7 +137,7 @@ const handlers = {
     const url = stringParam(params, "url");
     host.log(LOG.info, `fetching ${url}`);
     // throws "http status 404 ..." or the sandbox's refusal text; we let it through as our err
-    const body = host.httpRequest("GET", url, [["accept", "application/json"]], null);
+    const body = host.httpRequest("GET", url, [["accept", "application/json"]], undefined);
     let document;
     try {
       document = JSON.parse(body);
@@ -174,6 +176,7 @@ function utf8Length(text) {
   return bytes;
 }
 
+/** @type {import("@clawft/wit-bindings/guest").GuestPlugin} */
 export const plugin = {
   /** Called once after instantiation; throwing a string rejects the plugin. */
   init() {
