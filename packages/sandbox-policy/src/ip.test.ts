@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import ipaddr from "ipaddr.js";
-import { isIpLiteral, isPrivateIp, parseIPv6Strict } from "./ip.js";
+import { formatIPv6 } from "./allowlist.js";
+import { isIpLiteral, isPrivateIp, parseIp, parseIPv6Strict } from "./ip.js";
 
 const v4 = (n: number): string => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
 const hex16 = (n: number): string => n.toString(16);
@@ -153,6 +154,43 @@ describe("isPrivateIp — properties", () => {
         }
       }),
       { numRuns: 2000 },
+    );
+  });
+
+  it("agrees with the WHATWG URL parser (and ipaddr.js for IPv4) on random near-IP strings", () => {
+    const piece = fc.constantFrom("0", "1", "9", "10", "127", "255", "256", "01", "a", "f", "ffff", "fffff", "g", ":", "::", ".", "x");
+    const octet = fc.constantFrom("0", "1", "01", "00", "9", "10", "99", "127", "255", "256", "0x7f", "1e2", "");
+    const dotted = fc.array(octet, { minLength: 2, maxLength: 5 }).map((a) => a.join("."));
+    const nearIp = fc.oneof(
+      fc.array(piece, { minLength: 1, maxLength: 12 }).map((a) => a.join("")),
+      dotted,
+      fc.tuple(fc.array(piece, { maxLength: 6 }), dotted).map(([a, d]) => `${a.join("")}:${d}`),
+      dotted.map((d) => `::ffff:${d}`),
+    );
+    const whatwg = (s: string): string | undefined => {
+      try {
+        return new URL(`http://${s}/`).hostname;
+      } catch {
+        return undefined;
+      }
+    };
+    fc.assert(
+      fc.property(nearIp, (s) => {
+        const parsed = parseIp(s);
+        if (parsed?.kind === 4) {
+          expect(ipaddr.IPv4.parse(s).toByteArray()).toEqual([parsed.v4 >>> 24, (parsed.v4 >>> 16) & 255, (parsed.v4 >>> 8) & 255, parsed.v4 & 255]);
+          expect(whatwg(s)).toBe(s);
+        }
+        if (parsed?.kind === 6) expect(whatwg(`[${s}]`)).toBe(`[${formatIPv6(parsed.groups)}]`);
+        // Conversely, what WHATWG reads as canonical IPv4, or as IPv6, we read the same way.
+        if (whatwg(s) === s && ipaddr.IPv4.isValidFourPartDecimal(s)) expect(parsed?.kind).toBe(4);
+        const six = whatwg(`[${s}]`);
+        if (six !== undefined) {
+          expect(parsed?.kind).toBe(6);
+          if (parsed?.kind === 6) expect(six).toBe(`[${formatIPv6(parsed.groups)}]`);
+        }
+      }),
+      { numRuns: 5000 },
     );
   });
 
