@@ -6,6 +6,7 @@ export {
   type LoopbackHandler,
 } from "./loopback-server.js";
 export { createFakeClock, type FakeClock } from "./fake-clock.js";
+export { installNetworkGuard } from "./install-network-guard.js";
 export {
   connectionAttempts,
   clearConnectionAttempts,
