@@ -1,7 +1,14 @@
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
-import { buildFixture, buildFixtureCoreModule, buildJsExamplePlugin, fixtureNames, type FixtureName } from "@clawft/wasm-fixtures";
+import {
+  buildFixture,
+  buildFixtureCoreModule,
+  buildJsExamplePlugin,
+  componentFromWat,
+  fixtureNames,
+  type FixtureName,
+} from "@clawft/wasm-fixtures";
 import { beforeAll, describe, expect, it } from "vitest";
-import { assertPluginComponent, validatePluginComponent, WitOptionsError, WitValidationError, type WitErrorCode } from "./index.js";
+import { assertPluginComponent, validatePluginComponent, witSource, WitOptionsError, WitValidationError, type WitErrorCode } from "./index.js";
 import { ClawftError } from "@clawft/sandbox-policy";
 
 const bytes = new Map<FixtureName, Uint8Array>();
@@ -93,6 +100,35 @@ describe("validatePluginComponent on every fixture", () => {
     expect(allowed.ok).toBe(true);
     expect(allowed.errors).toEqual([]);
     expect(allowed.wasiImports).toEqual(["wasi:cli/environment@0.2.3"]);
+  });
+});
+
+describe("a subset of host", () => {
+  // wit-component drops the host functions a core module does not import
+  const module = (imports: string) => `(module
+    ${imports}
+    (memory 1)
+    (func $realloc (param i32 i32 i32 i32) (result i32) (i32.const 1024))
+    (func $init (result i32) (i32.const 0))
+    (func $run (param i32 i32 i32 i32) (result i32) (i32.const 0))
+    (func $describe (result i32) (i32.const 0))
+    (export "memory" (memory 0))
+    (export "cabi_realloc" (func $realloc))
+    (export "plugin#init" (func $init))
+    (export "plugin#execute-tool" (func $run))
+    (export "plugin#describe" (func $describe)))`;
+
+  it("a plugin importing only host.log fits the world", async () => {
+    const component = await componentFromWat(module(`(import "host" "log" (func (param i32 i32 i32)))`), witSource, "plugin");
+    const verdict = await validatePluginComponent(component);
+    expect(verdict.ok).toBe(true);
+    expect(verdict.imports[0]!.functions!.map((f) => f.name)).toEqual(["log"]);
+  });
+
+  it("a plugin importing nothing fits the world", async () => {
+    const verdict = await validatePluginComponent(await componentFromWat(module(""), witSource, "plugin"));
+    expect(verdict.ok).toBe(true);
+    expect(verdict.imports).toEqual([]);
   });
 });
 

@@ -3,7 +3,7 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { componentWit } from "@bytecodealliance/jco";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildFixture, cacheDir, fixtureNames, fixturePath, fixtureSources, type FixtureName } from "./build.js";
+import { buildAllFixtures, buildFixture, cacheDir, fixtureNames, fixturePath, fixtureSources, type FixtureName } from "./build.js";
 import { runComponent, type TestHost, type TestPlugin } from "./harness.js";
 
 /** The jco way: an err result of an export is thrown as a ComponentError whose `payload` is the err value. */
@@ -58,7 +58,7 @@ async function instantiate(name: FixtureName, host: TestHost = recordingHost(), 
 }
 
 beforeAll(async () => {
-  for (const name of fixtureNames) built.set(name, await buildFixture(name));
+  for (const [name, bytes] of await buildAllFixtures()) built.set(name, bytes);
 });
 
 afterAll(async () => {

@@ -1,5 +1,6 @@
 export {
   BUILDER_VERSION,
+  buildAllFixtures,
   buildFixture,
   buildFixtureCoreModule,
   cacheDir,
