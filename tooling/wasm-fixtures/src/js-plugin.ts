@@ -35,7 +35,7 @@ async function listFiles(dir: string): Promise<string[]> {
  * its src/, the WIT, the componentize-qjs version and the options.
  *
  * Its core modules use the extended-const proposal: on Node 20 call
- * `v8.setFlagsFromString("--experimental-wasm-extended-const")` before
+ * `v8.setFlagsFromString("--experimental-wasm-extended-const")` (only below Node 22) before
  * compiling them (on by default from Node 22).
  */
 export async function buildJsExamplePlugin(): Promise<Uint8Array> {
