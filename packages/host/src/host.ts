@@ -174,7 +174,9 @@ class PluginHost implements Host {
         { pluginId },
       );
     }
+    const t0 = performance.now();
     await checkComponent(wasm, pluginId);
+    const t1 = performance.now();
 
     const approvals = input.approvals ?? {};
     const consented = await this.consent(manifest, approvals);
@@ -204,6 +206,7 @@ class PluginHost implements Host {
       maxMemoryBytes: resources.maxMemoryMb * 1024 * 1024,
       maxTableElements: resources.maxTableElements,
     });
+    const t2 = performance.now();
     const handler = new HostCallHandler({
       pluginId,
       fs,
@@ -223,6 +226,13 @@ class PluginHost implements Host {
       throw error;
     }
     this.plugins.add(handle);
+    debug(
+      "loaded %s: check %dms, compile %dms, start %dms",
+      pluginId,
+      Math.round(t1 - t0),
+      Math.round(t2 - t1),
+      Math.round(performance.now() - t2),
+    );
     return handle;
   }
 

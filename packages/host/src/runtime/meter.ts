@@ -1,40 +1,95 @@
-import { FuelMeter, ResourceExhaustedError, type MeteringMeta } from "@clawft/metering";
+/**
+ * The in-worker runtime of @clawft/metering's instrumentation: the fuel counter
+ * and the grow-failure hooks a metered core module imports from `clawft:metering`.
+ *
+ * Why not @clawft/metering's `FuelMeter` here: importing that package loads
+ * binaryen (and zod through @clawft/sandbox-policy), seconds of start-up for
+ * every plugin worker. This file implements the same documented import contract
+ * (metering README, `MeteringImports`: an i64 `fuel` global holding the remaining
+ * units, `out_of_fuel`, `memory_grow_failed`, `table_grow_failed`) with no
+ * dependency, and refuses modules metered by another version of the contract.
+ * The main thread turns what it reports into a real `ResourceExhaustedError`.
+ */
 
-/** The in-worker side of metering: the fuel meter of one guest instance. */
+/** The only `MeteringMeta.version` this runtime implements. */
+export const SUPPORTED_METERING_VERSION = 1;
+const IMPORT_MODULE = "clawft:metering";
+const PAGE = 65536;
+
+interface MeteringMetaLike {
+  version: number;
+  importModule: string;
+  imports: string[];
+}
+
+export type Exhausted = { kind: "fuel" | "memory" | "table"; limit: number; used: number; message: string };
+
+/** The fuel meter of one guest instance (never shared between instances or plugins). */
 export interface WorkerMeter {
-  /** Sets the fuel budget of the next call (fuel is reset every call, T45). */
+  /** Sets the fuel budget of the next call: fuel is reset every call (T45). */
   setBudget(budget: number): void;
   /** Fuel consumed since the last `setBudget`. */
   consumed(): number;
   /** Merges the meter's runtime imports into what the glue passes for `module`. */
   withImports(module: WebAssembly.Module, imports: WebAssembly.Imports): WebAssembly.Imports;
   /** After a throw out of the guest: the exhausted resource, if that was the cause. */
-  exhausted(error: unknown): { kind: "fuel" | "memory" | "table"; limit: number; used: number; message: string } | undefined;
+  exhausted(error: unknown): Exhausted | undefined;
 }
 
-/**
- * One FuelMeter per guest instance, shared by all its core modules (a component
- * has several): they import the same fuel global, so the budget is per call and
- * per instance, never shared with another plugin.
- */
+/** Thrown into the guest when fuel runs out (a trap the guest cannot catch: no exception handling). */
+class OutOfFuel extends Error {}
+
 export function createWorkerMeter(metering: unknown, moduleNames: Map<WebAssembly.Module, string>): WorkerMeter {
-  const metas = (metering ?? {}) as Record<string, MeteringMeta>;
-  const meter = new FuelMeter();
-  return {
-    setBudget(budget: number) {
-      meter.setBudget(Math.max(1, Math.floor(budget)));
+  const metas = (metering ?? {}) as Record<string, MeteringMetaLike>;
+  const fuel = new WebAssembly.Global({ value: "i64", mutable: true }, 0n);
+  let budget = 0;
+  let exhausted: Exhausted | undefined;
+  const consumed = (): number => budget - Number(fuel.value as bigint);
+  const record = (e: Exhausted, override: boolean): void => {
+    if (exhausted === undefined || override) exhausted = e;
+  };
+  const runtime: Record<string, unknown> = {
+    fuel,
+    out_of_fuel: (): never => {
+      const used = consumed();
+      record({ kind: "fuel", limit: budget, used, message: `resource exhausted: fuel (used ${used} of ${budget} fuel units)` }, true);
+      throw new OutOfFuel("out of fuel");
     },
-    consumed: () => Math.max(0, meter.consumed),
+    memory_grow_failed: (current: number, delta: number, max: number): void => {
+      const used = ((current >>> 0) + (delta >>> 0)) * PAGE;
+      const limit = (max >>> 0) * PAGE;
+      record({ kind: "memory", limit, used, message: `resource exhausted: memory (used ${used} of ${limit} bytes)` }, false);
+    },
+    table_grow_failed: (current: number, delta: number, max: number): void => {
+      const used = (current >>> 0) + (delta >>> 0);
+      const limit = max >>> 0;
+      record({ kind: "table", limit, used, message: `resource exhausted: table (used ${used} of ${limit} elements)` }, false);
+    },
+  };
+  return {
+    setBudget(b: number) {
+      budget = Math.max(1, Math.floor(b));
+      fuel.value = BigInt(budget);
+      exhausted = undefined;
+    },
+    consumed: () => Math.max(0, consumed()),
     withImports(module, imports) {
       const name = moduleNames.get(module);
       const meta = name === undefined ? undefined : metas[name];
       if (!meta) throw new Error("missing metering data for a core module");
-      return { ...imports, ...meter.importsFor(meta) } as WebAssembly.Imports;
+      if (meta.version !== SUPPORTED_METERING_VERSION || meta.importModule !== IMPORT_MODULE) {
+        throw new Error(`core module metered with an unsupported metering version ${String(meta.version)}`);
+      }
+      const entries: Record<string, unknown> = {};
+      for (const field of meta.imports) {
+        if (!Object.prototype.hasOwnProperty.call(runtime, field)) throw new Error(`unknown metering import ${field}`);
+        entries[field] = runtime[field];
+      }
+      return { ...imports, [IMPORT_MODULE]: entries } as WebAssembly.Imports;
     },
     exhausted(error: unknown) {
-      const ex = meter.exhausted ?? (ResourceExhaustedError.isInstance(error) ? error : undefined);
-      if (!ex || ex.kind === "timeout") return undefined;
-      return { kind: ex.kind, limit: ex.limit, used: ex.used, message: ex.message };
+      if (exhausted) return exhausted;
+      return error instanceof OutOfFuel ? { kind: "fuel", limit: budget, used: consumed(), message: "out of fuel" } : undefined;
     },
   };
 }
