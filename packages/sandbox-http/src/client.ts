@@ -15,7 +15,9 @@ import {
 import { httpError, type HttpErrorCode } from "./errors.js";
 import { HttpOptionsError, resolveOptions, type HttpClientOptions, type ResolvedHttpOptions } from "./options.js";
 import { PinnedPools, toPinned, type PinnedAddress } from "./pinned-dispatcher.js";
-import { decodeUtf8, readLimited } from "./read-body.js";
+import { Deadline } from "./deadline.js";
+import { requestLimited } from "./limited-request.js";
+import { decodeUtf8 } from "./read-body.js";
 import { checkHeaders, normalizeMethod, userAgentFor } from "./request-rules.js";
 
 const debug = debuglog("clawft");
@@ -216,48 +218,38 @@ export class SandboxedHttpClient {
      */
     if (!this.#rate.tryAcquire()) throw httpError("HTTP_RATE_LIMITED");
 
-    const controller = new AbortController();
-    let expire: (error: SandboxError) => void = () => {};
-    const expired = new Promise<never>((_resolve, reject) => {
-      expire = reject;
-    });
-    expired.catch(() => {}); // observed through the race below or not at all
     /**
-     * Total timeout: one timer for DNS, connect, headers and body, so a server
-     * that answers one byte a second (slowloris in reverse) or a resolver that
-     * never answers cannot hold the plugin past `timeoutMs`.
+     * Total timeout: one deadline for DNS, connect, headers and body, so a
+     * server that answers one byte a second (slowloris in reverse) or a
+     * resolver that never answers cannot hold the plugin past `timeoutMs`.
      */
-    const timer = setTimeout(() => {
-      const error = this.#timeoutError();
-      controller.abort(error);
-      expire(error);
-    }, o.timeoutMs);
+    const deadline = new Deadline(o.timeoutMs, () => this.#timeoutError());
     try {
-      const addresses = await this.#resolveChecked(target, expired);
+      const addresses = await this.#resolveChecked(target, deadline);
       const pool = this.#pools.get(target.url.origin, addresses);
       if (debug.enabled) {
         debug("http %s %s -> %s", method, redactUrl(target.url), addresses.map((a) => a.address).join(","));
       }
-      const res = await pool.request({
-        method,
-        path: `${target.url.pathname}${target.url.search}`,
-        headers: [...headers, "user-agent", this.#userAgent],
-        body,
-        signal: controller.signal,
-      });
-      const { bytes, truncated } = await readLimited(res.body, o.maxResponseBytes);
-      event.bytes = bytes.length;
+      const res = await requestLimited(
+        pool,
+        {
+          method,
+          path: `${target.url.pathname}${target.url.search}`,
+          headers: [...headers, "user-agent", this.#userAgent],
+          body: body ?? null,
+        },
+        o.maxResponseBytes,
+        deadline,
+      );
+      event.bytes = res.bytes.length;
       return {
-        status: res.statusCode,
+        status: res.status,
         headers: joinHeaders(res.headers),
-        body: decodeUtf8(bytes, truncated),
-        truncated,
+        body: decodeUtf8(res.bytes, res.truncated),
+        truncated: res.truncated,
       };
-    } catch (error) {
-      if (controller.signal.aborted) throw controller.signal.reason as SandboxError;
-      throw error;
     } finally {
-      clearTimeout(timer);
+      deadline.clear();
     }
   }
 
@@ -310,16 +302,16 @@ export class SandboxedHttpClient {
    * with one public and one private answer (the connection could pick either).
    * IP literals skip DNS entirely.
    */
-  async #resolveChecked(target: { host: string; isIp: boolean }, expired: Promise<never>): Promise<PinnedAddress[]> {
+  async #resolveChecked(target: { host: string; isIp: boolean }, deadline: Deadline): Promise<PinnedAddress[]> {
     let answers: unknown;
     if (target.isIp || isIP(target.host) !== 0) {
       answers = [target.host];
     } else {
       const resolver = this.#options.resolve ?? systemResolve;
       try {
-        answers = await Promise.race([resolver(target.host), expired]);
+        answers = await deadline.race(Promise.resolve(resolver(target.host)));
       } catch (error) {
-        if (SandboxError.isInstance(error) && error.code === "HTTP_TIMEOUT") throw error;
+        if (error === deadline.error) throw error;
         const code = (error as NodeJS.ErrnoException | null)?.code;
         throw httpError("HTTP_NETWORK", `could not resolve ${target.host}${typeof code === "string" ? ` (${code})` : ""}`, error);
       }

@@ -1,41 +1,51 @@
-/** What `readLimited` collected. */
-export interface LimitedBody {
-  /** The first `min(total, limit)` bytes. */
-  bytes: Buffer;
-  /** True when the stream had more than `limit` bytes (and was destroyed). */
-  truncated: boolean;
-}
-
-/** The parts of undici's body stream `readLimited` uses. */
-export interface DestroyableAsyncIterable extends AsyncIterable<Uint8Array> {
-  destroy(error?: Error): unknown;
-}
-
 /**
- * Reads at most `limit` bytes of `body`, counting as it goes, and destroys the
- * stream as soon as more arrive. Stops a server from filling the host's memory
- * with an endless or huge response: at most `limit` bytes plus one chunk are
- * ever held, and the connection is closed rather than drained.
+ * Collects a response body up to `limit` bytes. Stops a server from filling
+ * the host's memory with an endless or huge response: at most `limit` bytes
+ * are kept, and `push` says when to stop reading so the caller can abort the
+ * request (closing the connection rather than draining it).
  */
-export async function readLimited(body: DestroyableAsyncIterable, limit: number): Promise<LimitedBody> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let truncated = false;
-  for await (const chunk of body) {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    if (size + buf.length > limit) {
-      chunks.push(buf.subarray(0, limit - size));
-      size = limit;
-      truncated = true;
-      break;
-    }
-    chunks.push(buf);
-    size += buf.length;
+export class ByteCollector {
+  readonly limit: number;
+  #chunks: Buffer[] = [];
+  #size = 0;
+  #truncated = false;
+
+  constructor(limit: number) {
+    this.limit = limit;
   }
-  // Breaking out of `for await` calls the iterator's `return()`, which destroys
-  // the stream; do it explicitly too so the connection is never drained.
-  if (truncated) body.destroy();
-  return { bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), truncated };
+
+  /** Adds a chunk; returns false once the body went past the limit (keep nothing more, stop reading). */
+  push(chunk: Uint8Array): boolean {
+    if (this.#truncated) return false;
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (this.#size + buf.length > this.limit) {
+      const room = this.limit - this.#size;
+      if (room > 0) this.#chunks.push(buf.subarray(0, room));
+      this.#size = this.limit;
+      this.#truncated = true;
+      return false;
+    }
+    this.#chunks.push(buf);
+    this.#size += buf.length;
+    return true;
+  }
+
+  /** True when more than `limit` bytes arrived. */
+  get truncated(): boolean {
+    return this.#truncated;
+  }
+
+  /** Bytes kept (at most `limit`). */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** The bytes kept, in order. */
+  bytes(): Buffer {
+    const chunks = this.#chunks;
+    if (chunks.length === 1) return chunks[0]!;
+    return Buffer.concat(chunks, this.#size);
+  }
 }
 
 /**
@@ -45,9 +55,10 @@ export async function readLimited(body: DestroyableAsyncIterable, limit: number)
  * (cut by the byte limit) is dropped instead of becoming U+FFFD, so the text
  * holds the first `bytes.length` bytes minus at most 3.
  */
-export function decodeUtf8(bytes: Uint8Array, truncated: boolean): string {
-  const decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
+export function decodeUtf8(bytes: Buffer, truncated: boolean): string {
+  // Buffer#toString keeps a BOM and replaces invalid sequences with U+FFFD.
+  if (!truncated) return bytes.toString("utf8");
   // With `stream: true` the decoder keeps an incomplete trailing sequence back
   // instead of emitting U+FFFD for it: exactly "never cut a character".
-  return decoder.decode(bytes, { stream: truncated });
+  return new TextDecoder("utf-8", { fatal: false, ignoreBOM: true }).decode(bytes, { stream: true });
 }
