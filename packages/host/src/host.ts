@@ -396,7 +396,7 @@ class PluginHandle implements Plugin {
 
   /** Starts a worker and waits for it to be ready (init done), under the wall-clock limit. */
   private async boot(): Promise<{ runtime: WorkerRuntime; describe: string }> {
-    const runtime = new WorkerRuntime(this.compiled, this.handler.serve, this.resources.maxFuel);
+    const runtime = new WorkerRuntime(this.compiled, this.handler.serve, this.resources.maxFuel, this.id);
     const outcome = await this.withTimeout(runtime, runtime.started(), STARTUP_ALLOWANCE_MS);
     if (outcome.type === "ready") return { runtime, describe: outcome.describe };
     await runtime.kill();

@@ -131,3 +131,14 @@ export async function rejection(p: Promise<unknown>): Promise<Rejection> {
   }
   throw new Error(`expected a rejection, got ${JSON.stringify(value)}`);
 }
+
+/**
+ * A fixture whose `init()` returns `err("unknown tool")` (the builder's default
+ * init is swapped for the prelude's err helper): for PLUGIN_INIT_FAILED.
+ */
+export async function fixtureWithFailingInit(name: FixtureName): Promise<Uint8Array> {
+  const src = await fixtureSources(name);
+  const init = "(func $init (result i32) (call $ok_unit))";
+  if (!src.wat.includes(init)) throw new Error(`${name} has no default init to replace`);
+  return componentFromWat(src.wat.replace(init, "(func $init (result i32) (call $unknown_tool))"), src.wit, src.world);
+}

@@ -1,3 +1,4 @@
+import { channel } from "node:diagnostics_channel";
 import { Worker } from "node:worker_threads";
 import { debuglog } from "node:util";
 import type { CompiledComponent } from "../compile.js";
@@ -42,6 +43,15 @@ export type Outcome =
 
 const workerUrl = new URL("./worker.js", import.meta.url);
 
+/** Channel on which plugin workers are announced (`start`, `exit`): for monitoring and leak checks. */
+export const WORKER_CHANNEL = "clawft:host:worker";
+const workerChannel = channel(WORKER_CHANNEL);
+
+/** A message on the `clawft:host:worker` channel. */
+export type WorkerEvent =
+  | { type: "start"; pluginId: string; threadId: number; worker: Worker }
+  | { type: "exit"; pluginId: string; threadId: number; code: number };
+
 /** Spin iterations before the worker blocks on Atomics.wait (a few microseconds). */
 const DEFAULT_SPIN = Number(process.env.CLAWFT_SPIN ?? 2000);
 
@@ -64,6 +74,7 @@ export class WorkerRuntime {
     compiled: CompiledComponent,
     private readonly server: HostCallServer,
     fuelBudget: number,
+    pluginId: string,
   ) {
     const bufs = Channel.create();
     this.ch = new Channel(bufs.ctl, bufs.data);
@@ -93,7 +104,13 @@ export class WorkerRuntime {
     });
     this.worker.on("exit", (code) => {
       this.die({ type: "crashed", message: `plugin worker exited (code ${code})` });
+      if (workerChannel.hasSubscribers) {
+        workerChannel.publish({ type: "exit", pluginId, threadId: this.threadId, code } satisfies WorkerEvent);
+      }
     });
+    if (workerChannel.hasSubscribers) {
+      workerChannel.publish({ type: "start", pluginId, threadId: this.threadId, worker: this.worker } satisfies WorkerEvent);
+    }
     void this.pump();
   }
 

@@ -1,0 +1,129 @@
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PluginError, ResourceExhaustedError, SandboxErrorForTests, WORKER_CHANNEL, type WorkerEvent } from "./faults-support.js";
+import { fixture, fixtureWithFailingInit, fixtureWithTools, manifest, rejection, testHost, type TestHost } from "./helpers.js";
+
+let t: TestHost;
+const workerEvents: WorkerEvent[] = [];
+const onWorker = (m: unknown): void => {
+  workerEvents.push(m as WorkerEvent);
+};
+
+beforeAll(() => {
+  subscribe(WORKER_CHANNEL, onWorker);
+  t = testHost();
+});
+
+afterAll(async () => {
+  await t.host.close();
+  unsubscribe(WORKER_CHANNEL, onWorker);
+});
+
+describe("faults: each followed by a working call", () => {
+  it("a guest trap rejects PLUGIN_TRAP; the next call runs on a fresh instance", async () => {
+    const p = await t.host.load({ manifest: manifest("test.fault.trap"), wasm: await fixture("trap") });
+    const first = await rejection(p.executeTool("run", {}));
+    expect(PluginError.isInstance(first)).toBe(true);
+    expect(first.code).toBe("PLUGIN_TRAP");
+    expect(first.message).toContain("unreachable");
+    // A reused trapped instance would say "cannot enter component instance": a fresh one traps the same way again.
+    const second = await rejection(p.executeTool("run", {}));
+    expect(second.code).toBe("PLUGIN_TRAP");
+    expect(second.message).toContain("unreachable");
+    await p.close();
+  });
+
+  it("a guest that traps after a failed grow (memory) is followed by a successful call on the same plugin", async () => {
+    const p = await t.host.load({ manifest: manifest("test.fault.mem"), wasm: await fixture("memory-hog") });
+    const error = await rejection(p.executeTool("run", [64]));
+    expect(ResourceExhaustedError.isInstance(error)).toBe(true);
+    await expect(p.executeTool("run", [2])).resolves.toBe(32);
+    await p.close();
+  });
+
+  it("a host-call exception becomes err(\"host error\") for the guest, an `error` audit, a logged error; the next call works", async () => {
+    let calls = 0;
+    const th = testHost({
+      sandbox: {
+        createFileSystem: () => ({
+          async readFile(path: string) {
+            calls++;
+            if (path === "boom") throw new Error("disk on fire");
+            if (path === "refuse") throw new SandboxErrorForTests("FS_OUTSIDE_SANDBOX", "filesystem access denied: custom");
+            return `content of ${path}`;
+          },
+          async writeFile() {},
+        }),
+      },
+    });
+    const filesystem = ["/nonexistent-grant-for-custom-fs"];
+    const p = await th.host.load({
+      manifest: manifest("test.fault.hostcall", { filesystem }),
+      wasm: await fixture("host-calls"),
+      approvals: { filesystem },
+    });
+    const error = await rejection(p.executeTool("read", ["boom"]));
+    expect(error.code).toBe("PLUGIN_TOOL_ERROR");
+    expect(error.message).toBe("host error");
+    expect(th.events.at(-1)).toMatchObject({ function: "read-file", result: "error", code: "HOST_ERROR" });
+    expect(th.logger.lines.at(-1)).toMatchObject({ level: "error", pluginId: "test.fault.hostcall" });
+    expect(th.logger.lines.at(-1)?.message).toContain("disk on fire");
+    const refused = await rejection(p.executeTool("read", ["refuse"]));
+    expect(refused.message).toBe("filesystem access denied: custom");
+    expect(th.events.at(-1)).toMatchObject({ result: "refused", code: "FS_OUTSIDE_SANDBOX" });
+    await expect(p.executeTool("read", ["fine.txt"])).resolves.toBe("content of fine.txt");
+    expect(calls).toBe(3);
+    await th.host.close();
+  });
+
+  it("a worker crash (terminated from outside) rejects PLUGIN_CRASHED; the next call gets a new worker", async () => {
+    const p = await t.host.load({
+      manifest: manifest("test.fault.crash"),
+      wasm: await fixtureWithTools("stateful", ["count"]),
+    });
+    expect(await p.executeTool("count", [])).toBe(1);
+    const started = workerEvents.filter((e) => e.type === "start" && e.pluginId === "test.fault.crash");
+    expect(started.length).toBe(1);
+    const first = started[0] as Extract<WorkerEvent, { type: "start" }>;
+    const loop = await t.host.load({
+      manifest: manifest("test.fault.crash.loop"),
+      wasm: await fixture("infinite-loop"),
+    });
+    expect(await p.executeTool("count", [])).toBe(2);
+    // A crash while idle: no call fails; the next call gets a new worker (its state starts over).
+    await first.worker.terminate();
+    expect(await p.executeTool("count", [])).toBe(1);
+    expect(workerEvents.filter((e) => e.type === "start" && e.pluginId === "test.fault.crash").length).toBe(2);
+    // A crash during a call: that call rejects PLUGIN_CRASHED, the next one works.
+    const loopStart = workerEvents.filter((e) => e.type === "start" && e.pluginId === "test.fault.crash.loop");
+    const running = loop.executeTool("run", {});
+    setTimeout(() => void (loopStart[0] as Extract<WorkerEvent, { type: "start" }>).worker.terminate(), 50);
+    const crashed = await rejection(running);
+    expect(PluginError.isInstance(crashed)).toBe(true);
+    expect(crashed.code).toBe("PLUGIN_CRASHED");
+    expect(await p.executeTool("count", [])).toBe(2);
+    const again = await rejection(loop.executeTool("run", {}));
+    expect(again.kind).toBe("fuel");
+    await p.close();
+    await loop.close();
+  });
+
+  it("init returning err rejects the load with PLUGIN_INIT_FAILED carrying the guest text", async () => {
+    const error = await rejection(
+      t.host.load({ manifest: manifest("test.fault.init"), wasm: await fixtureWithFailingInit("tool-basic") }),
+    );
+    expect(PluginError.isInstance(error)).toBe(true);
+    expect(error.code).toBe("PLUGIN_INIT_FAILED");
+    expect(error.message).toContain("unknown tool");
+  });
+
+  it("every worker started is gone after close (no leaked workers)", async () => {
+    await t.host.close();
+    await new Promise((r) => setTimeout(r, 100));
+    const started = new Set(workerEvents.filter((e) => e.type === "start").map((e) => e.threadId));
+    const exited = new Set(workerEvents.filter((e) => e.type === "exit").map((e) => e.threadId));
+    expect(started.size).toBeGreaterThan(0);
+    expect([...started].filter((id) => !exited.has(id))).toEqual([]);
+    t = testHost();
+  });
+});
