@@ -208,7 +208,22 @@ export interface NetworkAllowlistOptions {
  * Note that `*` and IP entries only answer "is it listed": private addresses
  * are refused by `checkUrl` before the allowlist is consulted.
  */
+const ALLOWLIST_BRAND = Symbol.for("clawft.NetworkAllowlist");
+
 export class NetworkAllowlist {
+  /**
+   * True when `value` is a `NetworkAllowlist`, even one from another installed
+   * copy of this package (a `Symbol.for` brand, not `instanceof`).
+   */
+  static isInstance(value: unknown): value is NetworkAllowlist {
+    return (
+      typeof value === "object" &&
+      value !== null &&
+      (value as Record<symbol, unknown>)[ALLOWLIST_BRAND] === true &&
+      typeof (value as { allows?: unknown }).allows === "function"
+    );
+  }
+
   /** The entries as given (a frozen copy). */
   readonly entries: readonly string[];
   readonly #exact: Set<string>;
@@ -235,6 +250,7 @@ export class NetworkAllowlist {
       else if (n.kind === "wildcard") suffixes.push(n.suffix);
       else exact.add(n.host);
     });
+    Object.defineProperty(this, ALLOWLIST_BRAND, { value: true });
     this.entries = Object.freeze(kept);
     this.#exact = exact;
     this.#suffixes = Object.freeze(suffixes);

@@ -151,6 +151,19 @@ describe("checkUrl — order and edge cases", () => {
     expectRefused("https://x.example/", undefined as unknown as string[], "NETWORK_NOT_PERMITTED", "network access");
   });
 
+  it("recognises a NetworkAllowlist by its brand (as from another installed copy), not by instanceof", () => {
+    const list = new NetworkAllowlist(["example.com"]);
+    const foreign = Object.create(null) as Record<PropertyKey, unknown>;
+    for (const key of Reflect.ownKeys(list)) foreign[key] = (list as unknown as Record<PropertyKey, unknown>)[key];
+    foreign.size = 1;
+    foreign.allows = (h: string) => list.allows(h);
+    expect(foreign instanceof NetworkAllowlist).toBe(false);
+    expect(NetworkAllowlist.isInstance(foreign)).toBe(true);
+    expect(checkUrl("https://example.com/", foreign as unknown as NetworkAllowlist).ok).toBe(true);
+    expect(NetworkAllowlist.isInstance({ allows: () => true })).toBe(false);
+    expectRefused("https://example.com/", { allows: () => true, size: 1 } as unknown as NetworkAllowlist, "NETWORK_NOT_PERMITTED", "network access");
+  });
+
   it("accepts a URL object and a prebuilt NetworkAllowlist", () => {
     const list = new NetworkAllowlist(["example.com"]);
     expect(checkUrl(new URL("https://example.com/a"), list).ok).toBe(true);

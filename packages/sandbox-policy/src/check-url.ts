@@ -82,7 +82,7 @@ export function checkUrl(
     return fail("SCHEME_NOT_ALLOWED", `scheme not allowed: ${protocol.slice(0, -1).slice(0, 32)}`);
   }
   let list: NetworkAllowlist;
-  if (network instanceof NetworkAllowlist) {
+  if (NetworkAllowlist.isInstance(network)) {
     if (network.size === 0) return fail("NETWORK_NOT_PERMITTED");
     list = network;
   } else {
