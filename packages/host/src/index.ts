@@ -22,6 +22,7 @@ export {
   type JsonlAuditSinkOptions,
 } from "./audit.js";
 export { type PluginDescription, type ToolDescription } from "./validate.js";
+export { WORKER_CHANNEL, type WorkerEvent } from "./runtime/worker-runtime.js";
 export type { AuditEvent } from "@clawft/sandbox-policy";
 
 // lifecycle (issue 9)
