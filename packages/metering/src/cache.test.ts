@@ -65,7 +65,7 @@ describe("MeteringCache", () => {
       const data = await readFile(file);
       // Flip a byte of the module (keeps the length): the hash check must catch it.
       const flipped = Buffer.from(data);
-      flipped[flipped.length - 3] ^= 0xff;
+      flipped[flipped.length - 3] = (flipped[flipped.length - 3] as number) ^ 0xff;
       for (const bad of [flipped, data.subarray(0, data.length - 10), Buffer.from("garbage"), Buffer.alloc(0)]) {
         await writeFile(file, bad);
         const cache = new MeteringCache({ directory: dir.path });

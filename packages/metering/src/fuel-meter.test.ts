@@ -57,7 +57,7 @@ describe("FuelMeter", () => {
     const a = meterModule(LOOP);
     const b = meterModule(wat(`(module (import "a" "run" (func $run (param i32)))
       (func (export "twice") (param i32) (call $run (local.get 0)) (call $run (local.get 0))))`));
-    const runA = instantiate(a.bytes, meter.importsFor(a.meta)).run;
+    const runA = instantiate(a.bytes, meter.importsFor(a.meta)).run as WebAssembly.ExportValue;
     const twice = fn<[number], void>(instantiate(b.bytes, { ...meter.importsFor(b.meta), a: { run: runA } }), "twice");
     meter.reset();
     (runA as (n: number) => void)(1000);

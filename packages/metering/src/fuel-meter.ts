@@ -31,7 +31,7 @@ export interface FuelMeterOptions {
 }
 
 /** The functions and global a metered module imports from {@link METERING_IMPORT_MODULE}. */
-export interface MeteringImports {
+export type MeteringImports = {
   /** The remaining fuel (i64, mutable); shared by every core module of one instance. */
   fuel: WebAssembly.Global;
   /** Called by the guest when `fuel` went below zero; always throws ResourceExhaustedError("fuel"). */
@@ -40,7 +40,7 @@ export interface MeteringImports {
   memory_grow_failed: (currentPages: number, deltaPages: number, maxPages: number) => void;
   /** Called by the guest before a `table.grow` that will fail (return -1): records kind "table". */
   table_grow_failed: (currentElements: number, deltaElements: number, maxElements: number) => void;
-}
+};
 
 export type MeteringImportObject = Record<string, Partial<MeteringImports>>;
 

@@ -13,6 +13,8 @@ interface RawBinaryen {
   _BinaryenFunctionAddVar(f: number, type: number): number;
   _BinaryenBlockGetNumChildren(e: number): number;
   _BinaryenBlockGetChildAt(e: number, i: number): number;
+  _BinaryenBlockSetChildAt(e: number, i: number, v: number): void;
+  _BinaryenBlockGetName(e: number): number;
   _BinaryenIfGetCondition(e: number): number;
   _BinaryenIfGetIfTrue(e: number): number;
   _BinaryenIfGetIfFalse(e: number): number;
@@ -162,24 +164,47 @@ export interface InstrumentNames {
 export interface InstrumentStats {
   functions: number;
   loops: number;
+  /** `if` arms with their own counter update (small ones are folded into the enclosing region). */
   ifArms: number;
+  /** Code after labelled blocks with its own counter update. */
+  blockTails: number;
   memoryGrows: number;
   tableGrows: number;
   /** Sum of the static costs of all regions (a size measure, not a runtime one). */
   staticCost: number;
 }
 
+/**
+ * An `if` arm whose most expensive side costs at most this much is charged
+ * with its enclosing region (the larger arm's cost, whichever arm runs)
+ * instead of with its own counter update: at most this many units of
+ * over-charge per `if`, for one global update less per arm.
+ */
+export const IF_FOLD_LIMIT = 16;
+/** Likewise for the code after a labelled block (a join point reached by fall-through or a branch). */
+export const TAIL_FOLD_LIMIT = 4;
+
+/** A region nested in another one that runs at most once per entry of its parent. */
+interface SubRegion {
+  parent: number;
+  /** For an `if`: the expression; for a block tail: the parent block. */
+  expr: number;
+  /** if: true-arm region; tail: the region of children[index...]. */
+  a: number;
+  /** if: false-arm region or -1; tail: index of the first child of the tail. */
+  b: number;
+  isIf: boolean;
+}
+
 /** What one walk of a function found. */
 interface FunctionScan {
   /** Cost of each region; region 0 is the function entry. */
   regionCost: number[];
+  /** `if` arms and block tails, in discovery order (a parent before its children). */
+  subRegions: SubRegion[];
   /** Loop expressions with their body's region. */
   loops: number[];
   loopRegions: number[];
-  /** If expressions with the region of the true / false arm (-1: no else arm). */
-  ifs: number[];
-  ifTrueRegions: number[];
-  ifFalseRegions: number[];
   memoryGrows: number[];
   tableGrows: number[];
   needsFlatten: boolean;
@@ -199,9 +224,7 @@ function scanFunction(body: number, flattened: boolean): FunctionScan {
     regionCost: [0],
     loops: [],
     loopRegions: [],
-    ifs: [],
-    ifTrueRegions: [],
-    ifFalseRegions: [],
+    subRegions: [],
     memoryGrows: [],
     tableGrows: [],
     needsFlatten: false,
@@ -221,8 +244,21 @@ function scanFunction(body: number, flattened: boolean): FunctionScan {
     const id = B._BinaryenExpressionGetId(e);
     switch (id) {
       case ID.Block: {
+        // Code after a labelled block is a join point (reached by fall-through
+        // or by a branch out of the block, e.g. the cases of a br_table
+        // switch): it gets its own region, so a switch is charged only for
+        // the case that runs.
         const n = B._BinaryenBlockGetNumChildren(e);
-        for (let i = 0; i < n; i++) push(B._BinaryenBlockGetChildAt(e, i), r);
+        let current = r;
+        for (let i = 0; i < n; i++) {
+          const child = B._BinaryenBlockGetChildAt(e, i);
+          push(child, current);
+          if (i + 1 < n && B._BinaryenExpressionGetId(child) === ID.Block && B._BinaryenBlockGetName(child) !== 0) {
+            const tail = cost.push(0) - 1;
+            scan.subRegions.push({ parent: current, expr: e, a: tail, b: i + 1, isIf: false });
+            current = tail;
+          }
+        }
         break;
       }
       case ID.Loop: {
@@ -243,9 +279,7 @@ function scanFunction(body: number, flattened: boolean): FunctionScan {
           f = cost.push(0) - 1;
           push(ifFalse, f);
         }
-        scan.ifs.push(e);
-        scan.ifTrueRegions.push(t);
-        scan.ifFalseRegions.push(f);
+        scan.subRegions.push({ parent: r, expr: e, a: t, b: f, isIf: true });
         break;
       }
       case ID.Nop:
@@ -470,7 +504,7 @@ export interface InstrumentResult {
  * will refuse.
  */
 export function instrumentModule(module: binaryen.Module, plan: InstrumentPlan): InstrumentResult {
-  const stats: InstrumentStats = { functions: 0, loops: 0, ifArms: 0, memoryGrows: 0, tableGrows: 0, staticCost: 0 };
+  const stats: InstrumentStats = { functions: 0, loops: 0, ifArms: 0, blockTails: 0, memoryGrows: 0, tableGrows: 0, staticCost: 0 };
   const imports: string[] = [];
   const hasFunction = (n: string): boolean => module.getFunction(n) !== 0;
   const hasGlobal = (n: string): boolean => module.getGlobal(n) !== 0;
@@ -537,26 +571,55 @@ export function instrumentModule(module: binaryen.Module, plan: InstrumentPlan):
     if (!plan.fuel) continue;
     usesFuel = true;
     const cost = scan.regionCost;
-    for (const c of cost) stats.staticCost += c;
     const tmp = B._BinaryenFunctionAddVar(f, i64);
+    // Fold small sub-regions into their parents, innermost first.
+    const sub = scan.subRegions;
+    for (let i = sub.length - 1; i >= 0; i--) {
+      const s = sub[i] as SubRegion;
+      if (s.isIf) {
+        const t = cost[s.a] as number;
+        const f = s.b < 0 ? 0 : (cost[s.b] as number);
+        const most = Math.max(t, f);
+        if (most <= IF_FOLD_LIMIT) {
+          cost[s.parent] = (cost[s.parent] as number) + most;
+          cost[s.a] = 0;
+          if (s.b >= 0) cost[s.b] = 0;
+        }
+      } else {
+        const t = cost[s.a] as number;
+        if (t <= TAIL_FOLD_LIMIT) {
+          cost[s.parent] = (cost[s.parent] as number) + t;
+          cost[s.a] = 0;
+        }
+      }
+    }
+    for (const s of sub) {
+      if (s.isIf) {
+        const t = cost[s.a] as number;
+        if (t > 0) {
+          B._BinaryenIfSetIfTrue(s.expr, module.block(null, [makeDecrement(t), B._BinaryenIfGetIfTrue(s.expr)], binaryen.auto));
+          stats.ifArms++;
+        }
+        const f = s.b < 0 ? 0 : (cost[s.b] as number);
+        if (f > 0) {
+          B._BinaryenIfSetIfFalse(s.expr, module.block(null, [makeDecrement(f), B._BinaryenIfGetIfFalse(s.expr)], binaryen.auto));
+          stats.ifArms++;
+        }
+      } else {
+        const t = cost[s.a] as number;
+        if (t > 0) {
+          const child = B._BinaryenBlockGetChildAt(s.expr, s.b);
+          B._BinaryenBlockSetChildAt(s.expr, s.b, module.block(null, [makeDecrement(t), child], binaryen.auto));
+          stats.blockTails++;
+        }
+      }
+    }
     scan.loops.forEach((loop, i) => {
       const c = Math.max(1, cost[scan.loopRegions[i] as number] as number);
       B._BinaryenLoopSetBody(loop, module.block(null, [...makeCheck(c, tmp), B._BinaryenLoopGetBody(loop)], binaryen.auto));
       stats.loops++;
     });
-    scan.ifs.forEach((ifExpr, i) => {
-      const t = cost[scan.ifTrueRegions[i] as number] as number;
-      if (t > 0) {
-        B._BinaryenIfSetIfTrue(ifExpr, module.block(null, [makeDecrement(t), B._BinaryenIfGetIfTrue(ifExpr)], binaryen.auto));
-        stats.ifArms++;
-      }
-      const fr = scan.ifFalseRegions[i] as number;
-      const fc = fr < 0 ? 0 : (cost[fr] as number);
-      if (fc > 0) {
-        B._BinaryenIfSetIfFalse(ifExpr, module.block(null, [makeDecrement(fc), B._BinaryenIfGetIfFalse(ifExpr)], binaryen.auto));
-        stats.ifArms++;
-      }
-    });
+    for (const c of cost) stats.staticCost += c;
     const entry = Math.max(1, cost[0] as number);
     B._BinaryenFunctionSetBody(f, module.block(null, [...makeCheck(entry, tmp), B._BinaryenFunctionGetBody(f)], binaryen.auto));
   }

@@ -136,6 +136,30 @@ describe("fuel", () => {
     expect(meter.consumed - ten).toBe(990 * 7);
   });
 
+  it("a br_table switch is charged for the case that runs, not for every case", () => {
+    const body = (k: number): string => Array.from({ length: 10 }, () => `(local.set $x (i32.add (local.get $x) (i32.const ${k})))`).join(" ");
+    const m = wat(`(module (func (export "sw") (param i32) (result i32) (local $x i32)
+      (block $exit (block $c2 (block $c1 (block $c0
+        (br_table $c0 $c1 $c2 (local.get 0)))
+        ${body(1)} (br $exit))
+        ${body(2)} ${body(2)} (br $exit))
+        ${body(3)} ${body(3)} ${body(3)})
+      (local.get $x)))`);
+    const meter = new FuelMeter();
+    const sw = fn<[number], number>(meteredInstance(m, meter), "sw");
+    const cost = (k: number): number => {
+      meter.reset();
+      sw(k);
+      return meter.consumed;
+    };
+    const [c0, c1, c2] = [cost(0), cost(1), cost(2)];
+    expect([sw(0), sw(1), sw(2)]).toEqual([10, 40, 90]);
+    // Each case body is 40 units (10 x local.set, add, get, const) per copy.
+    expect(c1 - c0).toBe(40);
+    expect(c2 - c1).toBe(40 - 1);
+    expect(c0).toBeLessThan(60);
+  });
+
   it("fuel: false leaves the counter out but keeps the caps", () => {
     const { bytes, meta } = meterModule(ALLOC, { fuel: false, maxMemoryBytes: 2 * PAGE });
     expect(meta.imports).toEqual(["memory_grow_failed"]);

@@ -1,0 +1,150 @@
+/**
+ * Metering bench (writes bench/results/metering.json, never asserts):
+ *
+ * - runtime overhead: a CPU-bound loop (FNV-1a over 64 KiB of memory) and a
+ *   call-heavy recursion (fib 25), metered vs plain, same run, two rounds in
+ *   opposite orders (targets 1.10 and 1.15);
+ * - instrumentation of a ~300 KB module, not cached (target < 500 ms) and a
+ *   MeteringCache hit (target < 5 ms); CPU time per operation is reported
+ *   next to wall time, because the bench machine is shared;
+ * - peak RSS of a child process that instruments a ~12 MB module.
+ *
+ * The big modules are generated here (bench/generate.ts), never committed.
+ */
+import { spawnSync } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createTempDir, writeBenchResults, type BenchRow } from "@clawft/test-utils";
+import binaryen from "binaryen";
+import { Bench } from "tinybench";
+import { FuelMeter, MeteringCache, meterModule } from "../src/index.js";
+import { generateModule } from "./generate.js";
+
+function wat(text: string): Uint8Array {
+  const m = binaryen.parseText(text);
+  try {
+    m.setFeatures(binaryen.Features.MVP | binaryen.Features.MutableGlobals);
+    return m.emitBinary();
+  } finally {
+    m.dispose();
+  }
+}
+
+const RUNTIME = wat(`(module
+  (memory (export "memory") 1)
+  (func (export "fnv") (param $rounds i32) (result i32) (local $h i32) (local $i i32)
+    (local.set $h (i32.const 0x811c9dc5))
+    (loop $round
+      (local.set $i (i32.const 0))
+      (loop $byte
+        (local.set $h (i32.mul (i32.xor (local.get $h) (i32.load8_u (local.get $i))) (i32.const 0x01000193)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $byte (i32.lt_u (local.get $i) (i32.const 65536))))
+      (br_if $round (local.tee $rounds (i32.sub (local.get $rounds) (i32.const 1)))))
+    (local.get $h))
+  (func $fib (export "fib") (param i32) (result i32)
+    (if (result i32) (i32.lt_u (local.get 0) (i32.const 2))
+      (then (local.get 0))
+      (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
+                     (call $fib (i32.sub (local.get 0) (i32.const 2))))))))`);
+
+type Fn = (n: number) => number;
+const plain = new WebAssembly.Instance(new WebAssembly.Module(RUNTIME as Uint8Array<ArrayBuffer>)).exports;
+const metered = meterModule(RUNTIME);
+const meter = new FuelMeter({ budget: 10_000_000_000 });
+const instrumented = new WebAssembly.Instance(new WebAssembly.Module(metered.bytes as Uint8Array<ArrayBuffer>), meter.importsFor(metered.meta)).exports;
+for (const e of [plain, instrumented]) new Uint8Array((e.memory as WebAssembly.Memory).buffer).forEach((_, i, a) => (a[i] = (i * 7) & 0xff));
+
+async function ratio(a: [string, () => void], b: [string, () => void]): Promise<[number, number]> {
+  const means = new Map<string, number[]>();
+  for (const order of [[a, b], [b, a]]) {
+    const bench = new Bench({ time: 4_000, warmupTime: 500 });
+    for (const [name, f] of order) bench.add(name, f);
+    await bench.run();
+    for (const task of bench.tasks) {
+      const r = task.result;
+      if (r.state !== "completed") throw new Error(`${task.name}: ${r.state}`);
+      means.set(task.name, [...(means.get(task.name) ?? []), r.latency.mean]);
+    }
+  }
+  const avg = (xs: number[] | undefined): number => (xs ?? [0]).reduce((s, x) => s + x, 0) / (xs ?? [1]).length;
+  return [avg(means.get(a[0])), avg(means.get(b[0]))];
+}
+
+const rows: BenchRow[] = [];
+{
+  const [base, value] = await ratio(
+    ["plain fnv", () => void (plain.fnv as Fn)(4)],
+    ["metered fnv", () => {
+      meter.reset();
+      (instrumented.fnv as Fn)(4);
+    }],
+  );
+  rows.push({ id: "cpu-loop-fnv-256KiB-plain", value: base, unit: "ms/op" });
+  rows.push({ id: "cpu-loop-fnv-256KiB-metered", value, unit: "ms/op", baseline: base, target: 1.1 });
+}
+{
+  const [base, value] = await ratio(
+    ["plain fib", () => void (plain.fib as Fn)(25)],
+    ["metered fib", () => {
+      meter.reset();
+      (instrumented.fib as Fn)(25);
+    }],
+  );
+  rows.push({ id: "recursion-fib25-plain", value: base, unit: "ms/op" });
+  rows.push({ id: "recursion-fib25-metered", value, unit: "ms/op", baseline: base, target: 1.15 });
+}
+
+// Instrumentation time. CPU time is what the target is about; wall time depends on the machine's load.
+const medium = generateModule(300 * 1024);
+{
+  const first = performance.now();
+  meterModule(medium);
+  rows.push({ id: "instrument-300KB-first-call-in-process", value: performance.now() - first, unit: "ms" });
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const c = process.cpuUsage();
+    const t = performance.now();
+    meterModule(medium);
+    wall.push(performance.now() - t);
+    const d = process.cpuUsage(c);
+    cpu.push((d.user + d.system) / 1000);
+  }
+  const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] as number;
+  rows.push({ id: `instrument-${Math.round(medium.length / 1024)}KB-cold-cpu`, value: median(cpu), unit: "ms (cpu)", target: 500 });
+  rows.push({ id: `instrument-${Math.round(medium.length / 1024)}KB-cold-wall`, value: median(wall), unit: "ms", target: 500 });
+  const cache = new MeteringCache();
+  await cache.meter(medium);
+  const bench = new Bench({ time: 2_000, warmupTime: 200 });
+  bench.add("cache hit", async () => {
+    await cache.meter(medium);
+  });
+  await bench.run();
+  const r = bench.tasks[0]?.result;
+  if (r?.state !== "completed") throw new Error("cache bench failed");
+  rows.push({ id: "instrument-300KB-cache-hit", value: r.latency.mean, unit: "ms", target: 5 });
+}
+
+// Peak RSS of instrumenting a ~12 MB module, in a fresh child process.
+{
+  const dir = await createTempDir("clawft-metering-bench-");
+  try {
+    const big = generateModule(12 * 1024 * 1024);
+    const file = join(dir.path, "big.wasm");
+    await writeFile(file, big);
+    const child = fileURLToPath(new URL("./rss-child.ts", import.meta.url));
+    const res = spawnSync(process.execPath, ["--import", "tsx", child, file], { encoding: "utf8", maxBuffer: 1 << 20 });
+    if (res.status !== 0) throw new Error(`rss child failed: ${res.stderr}`);
+    const out = JSON.parse(res.stdout) as { before: number; after: number; ms: number; inputBytes: number; outputBytes: number };
+    const MB = 1024 * 1024;
+    rows.push({ id: `instrument-${(out.inputBytes / MB).toFixed(1)}MB-peak-rss`, value: out.after / MB, unit: "MB" });
+    rows.push({ id: `instrument-${(out.inputBytes / MB).toFixed(1)}MB-rss-growth`, value: (out.after - out.before) / MB, unit: "MB" });
+    rows.push({ id: `instrument-${(out.inputBytes / MB).toFixed(1)}MB-wall`, value: out.ms, unit: "ms" });
+  } finally {
+    await dir.cleanup();
+  }
+}
+
+writeBenchResults("metering", rows);
