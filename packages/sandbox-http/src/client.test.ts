@@ -29,6 +29,26 @@ describe("response body limit", () => {
     expect(res.body.endsWith("aa")).toBe(true);
   });
 
+  it("an endless response is cut at the limit and its connection closed, not drained", async () => {
+    let serverSawClose!: () => void;
+    const closed = new Promise<void>((resolve) => (serverSawClose = resolve));
+    await using server = await startLoopbackServer((_req, res) => {
+      res.writeHead(200, { "content-type": "text/plain" });
+      const chunk = Buffer.alloc(16 * 1024, 0x78);
+      const pump = () => {
+        while (!res.destroyed && res.write(chunk));
+      };
+      res.on("drain", pump);
+      res.on("close", () => serverSawClose());
+      pump();
+    });
+    await using client = testClient({ maxResponseBytes: 100_000 });
+    const res = await client.request({ method: "GET", url: `http://api.test:${server.port}/endless` });
+    expect(res.truncated).toBe(true);
+    expect(res.body.length).toBe(100_000);
+    await closed; // the server's response ended because the client closed the connection
+  });
+
   it("keeps whole characters up to exactly the limit", async () => {
     await using server = await startLoopbackServer((_req, res) => void res.end("é".repeat(10)));
     await using client = testClient({ maxResponseBytes: 7 });
