@@ -45,6 +45,7 @@ export {
   normalizeEntryPath,
   parsePublicKey,
   readArchive,
+  runInstalledTool,
   signedMessage,
   type Approval,
   type ArchiveFiles,

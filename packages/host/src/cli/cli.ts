@@ -11,7 +11,6 @@ import { readAuditLog } from "./audit-log.js";
 import { createConsentCallback, parsePreGrants, type PreGrants } from "./consent.js";
 import { formatBytes, parseSince, safeText, table } from "./format.js";
 import { HELP, commandHelp } from "./help.js";
-import { runTool } from "./run-tool.js";
 
 /** Exit codes of `clawft-plugin` (documented in `--help` and the README). */
 export const EXIT = Object.freeze({
@@ -78,6 +77,8 @@ export function exitCodeFor(code: string | undefined): number {
 
 /** A command-line mistake: printed with a hint to `--help`, exit code 2. */
 class UsageError extends ClawftError {
+  static override readonly marker: symbol = Symbol.for("clawft.error.CliUsageError");
+
   constructor(message: string) {
     super("CLI_USAGE", message);
     this.name = "UsageError";
@@ -344,7 +345,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           }
           try {
             const opened = await manager.open(id, { approve });
-            const output = await runTool(manager, opened, tool, params);
+            const { runInstalledTool } = await loadRunner();
+            const output = await runInstalledTool(manager, opened, tool, params);
             if (json) out(JSON.stringify({ pluginId: id, tool, output }));
             else out(output);
           } catch (error) {
@@ -433,6 +435,17 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   } catch (error) {
     return reportError(error, io, debug, command);
   }
+}
+
+/**
+ * Loads the host runtime only for `run`: the other commands never pay for loading jco and
+ * the compiler. The built `dist/cli.js` imports the package's own `dist/index.js` (same
+ * folder); from sources (tests through tsx/vitest) it imports `../index.ts`.
+ */
+async function loadRunner(): Promise<typeof import("../lifecycle/run.js")> {
+  const here = import.meta.url;
+  const target = here.endsWith(".ts") ? new URL("../lifecycle/run.ts", here) : new URL("./index.js", here);
+  return (await import(target.href)) as typeof import("../lifecycle/run.js");
 }
 
 function signatureText(s: { status: string; keyName?: string }): string {

@@ -40,3 +40,4 @@ export {
   type PermissionSet,
 } from "./permissions.js";
 export type { DownloadProgress } from "./download.js";
+export { runInstalledTool } from "./run.js";

@@ -4,16 +4,17 @@ import { SANDBOX_DEFAULTS } from "@clawft/sandbox-policy";
 import { createJsonlAuditSink } from "../audit.js";
 import { createHost } from "../host.js";
 import type { HostLogger } from "../host-calls.js";
-import type { OpenedPlugin, PluginManager } from "../lifecycle/manager.js";
+import type { OpenedPlugin, PluginManager } from "./manager.js";
 
 /**
- * Runs one tool of a verified, approved plugin (from `PluginManager.open`) in a fresh host and
- * returns its output as text. Every host call is appended to the data directory's
+ * Runs one tool of a verified, approved plugin (from `PluginManager.open`) in a fresh host
+ * (`createHost`) and returns its output as text (JSON text unless the tool returned a non-JSON
+ * string). What `clawft-plugin run` does. Every host call is appended to the data directory's
  * `audit.jsonl` (what `clawft-plugin audit` reads). Relative filesystem grants resolve against
  * `<dataDir>/data/<id>/` — a folder per plugin that survives upgrades and is never the verified
  * package folder, so a plugin cannot rewrite its own installed files.
  */
-export async function runTool(
+export async function runInstalledTool(
   manager: PluginManager,
   opened: OpenedPlugin,
   tool: string,

@@ -83,7 +83,7 @@ function folder(name: string, manifest: Record<string, unknown>, module: Uint8Ar
   );
 }
 
-describe("clawft-plugin CLI (built binary)", () => {
+describe("clawft-plugin CLI (built binary)", { timeout: 240_000 }, () => {
   it("prints help with every command and the exit codes; --help on each command", async () => {
     const help = await cli(["--help"]);
     expect(help.code).toBe(0);
