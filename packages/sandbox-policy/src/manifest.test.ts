@@ -92,6 +92,14 @@ describe("parseManifest — valid input and defaults", () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
+  it("quotes odd key names in warnings and issues (no log-line forgery)", () => {
+    const { warnings } = parseManifestWithWarnings({ ...minimal, "x\nERROR forged": 1 });
+    expect(warnings).toEqual(['["x\\nERROR forged"]: unknown key (kept)']);
+    expect(warnings[0]).not.toContain("\n");
+    const issues = issuesOf({ ...minimal, permissions: { "net\nwork": [] } });
+    expect(issues).toEqual(['permissions["net\\nwork"]: unknown permission']);
+  });
+
   it("accepts a $schema key without a warning", () => {
     const { manifest, warnings } = parseManifestWithWarnings({ $schema: "./manifest.schema.json", ...minimal });
     expect(warnings).toEqual([]);
@@ -100,7 +108,7 @@ describe("parseManifest — valid input and defaults", () => {
 
   it("warns about env vars that are never readable", () => {
     const { warnings } = parseManifestWithWarnings({ ...minimal, permissions: { env_vars: ["API_URL", "openai_api_key"] } });
-    expect(warnings).toEqual(["permissions.env_vars[1]: openai_api_key is never readable by plugins"]);
+    expect(warnings).toEqual(['permissions.env_vars[1]: "openai_api_key" is never readable by plugins']);
   });
 });
 

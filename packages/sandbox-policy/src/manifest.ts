@@ -230,11 +230,19 @@ export const manifestJsonSchema: Readonly<Record<string, unknown>> = Object.free
   title: "clawft plugin manifest",
 });
 
+const PLAIN_KEY = /^[A-Za-z_$][A-Za-z0-9_$-]{0,63}$/;
+
+/**
+ * `permissions.network[2]`. Keys that are not plain identifiers are quoted and
+ * cut (`["bad\nkey"]`), so a hostile manifest cannot forge lines in a log
+ * through its key names.
+ */
 function formatPath(path: readonly PropertyKey[]): string {
   let out = "";
   for (const seg of path) {
     if (typeof seg === "number") out += `[${seg}]`;
-    else out += out === "" ? String(seg) : `.${String(seg)}`;
+    else if (typeof seg === "string" && PLAIN_KEY.test(seg)) out += out === "" ? seg : `.${seg}`;
+    else out += `[${JSON.stringify(String(seg).slice(0, 64))}]`;
   }
   return out === "" ? "(root)" : out;
 }
@@ -267,14 +275,16 @@ export function parseManifestWithWarnings(input: unknown): ManifestParseResult {
     try {
       value = JSON.parse(input) as unknown;
     } catch (e) {
-      throw new ManifestError([`(root): invalid JSON: ${(e as Error).message}`], { cause: e });
+      // V8's message may quote the input: strip control characters (log-line forgery).
+      const why = String((e as Error).message).replace(/[\x00-\x1f\x7f]/g, " ").slice(0, 200);
+      throw new ManifestError([`(root): invalid JSON: ${why}`], { cause: e });
     }
   }
   const warnings: string[] = [];
   if (typeof value === "object" && value !== null && !Array.isArray(value)) {
     for (const key of Object.keys(value)) {
       if (key === "__proto__") warnings.push(`__proto__: key ignored`);
-      else if (!KNOWN_KEYS.has(key)) warnings.push(`${key}: unknown key (kept)`);
+      else if (!KNOWN_KEYS.has(key)) warnings.push(`${formatPath([key])}: unknown key (kept)`);
     }
   } else {
     throw new ManifestError(["(root): must be a JSON object"]);
@@ -292,7 +302,7 @@ export function parseManifestWithWarnings(input: unknown): ManifestParseResult {
   }
   data.permissions.env_vars.forEach((name, i) => {
     if (HARD_DENIED_ENV_VARS.includes(name.toUpperCase())) {
-      warnings.push(`permissions.env_vars[${i}]: ${name} is never readable by plugins`);
+      warnings.push(`permissions.env_vars[${i}]: ${JSON.stringify(name)} is never readable by plugins`);
     }
   });
   return { manifest: data, warnings };
