@@ -257,7 +257,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
               const verb = result.previousVersion ? `upgraded ${p.id} ${result.previousVersion} -> ${p.version}` : `installed ${p.id} ${p.version}`;
               out(`${verb} (${signatureText(p.signature)}, module sha256 ${p.moduleSha256.slice(0, 16)}…)`);
               const granted = describePermissions(result.newlyApproved);
-              if (granted.length > 0) out(`approved: ${granted.join(", ")}`);
+              if (granted.length > 0) out(`approved: ${granted.map((l) => safeText(l)).join(", ")}`);
             }
           } catch (error) {
             flushWarnings();

@@ -1,4 +1,5 @@
 import { createInterface } from "node:readline/promises";
+import { safeText } from "./format.js";
 import type { Readable, Writable } from "node:stream";
 import type { ConsentCallback, LifecycleConsentRequest } from "../lifecycle/options.js";
 import {
@@ -41,21 +42,28 @@ export interface ConsentPolicy {
   output: Writable;
 }
 
-/** The lines shown to the user before they decide. */
+/**
+ * The lines shown to the user before they decide. Every piece of manifest text (name,
+ * description, permission strings) goes through `safeText`, so a manifest cannot hide a
+ * permission or fake the prompt with terminal escape sequences or line breaks.
+ */
 export function formatConsentRequest(request: LifecycleConsentRequest): string {
   const lines: string[] = [];
-  const verb = request.reason === "upgrade" ? `upgrade from ${request.previousVersion ?? "?"} to` : "";
+  const what =
+    request.reason === "upgrade"
+      ? `(upgrade ${safeText(request.previousVersion ?? "?", 40)} -> ${safeText(request.version, 40)})`
+      : safeText(request.version, 40);
   lines.push(
-    `Plugin ${request.pluginId} ${verb ? `(${verb} ${request.version})` : request.version} "${request.name}" asks for${
+    `Plugin ${safeText(request.pluginId, 128)} ${what} "${safeText(request.name, 80)}" asks for${
       request.reason === "upgrade" ? " these NEW permissions" : ""
     }:`,
   );
-  for (const line of describePermissions(request.permissions)) lines.push(`  + ${line}`);
-  if (request.description) lines.push(`Why (from its manifest): ${request.description}`);
+  for (const line of describePermissions(request.permissions)) lines.push(`  + ${safeText(line, 300)}`);
+  if (request.description) lines.push(`Why (from its manifest): ${safeText(request.description, 500)}`);
   const kept = describePermissions(request.alreadyApproved);
   if (kept.length > 0) {
     lines.push("Already approved, kept:");
-    for (const line of kept) lines.push(`    ${line}`);
+    for (const line of kept) lines.push(`    ${safeText(line, 300)}`);
   }
   return lines.join("\n");
 }
@@ -67,7 +75,7 @@ export function preGrantRefusal(request: LifecycleConsentRequest, policy: Pick<C
   if (!granted) return "not approved (non-interactive: pass --yes or a --grant file naming the permissions)";
   const missing = missingPermissions(granted, request.permissions);
   if (isEmptyPermissions(missing)) return undefined;
-  return `not in the grant file: ${describePermissions(missing).join(", ")}`;
+  return `not in the grant file: ${describePermissions(missing).map((l) => safeText(l)).join(", ")}`;
 }
 
 /**
@@ -84,7 +92,7 @@ export function createConsentCallback(policy: ConsentPolicy, onRefusal: (why: st
       return false;
     }
     policy.output.write(`${formatConsentRequest(request)}\n`);
-    const rl = createInterface({ input: policy.input, output: policy.output, terminal: true });
+    const rl = createInterface({ input: policy.input, output: policy.output });
     try {
       const answer = await rl.question("Allow? [y/N] ");
       const ok = /^\s*y(es)?\s*$/i.test(answer);
