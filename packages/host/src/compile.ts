@@ -134,6 +134,10 @@ export class ComponentCompiler {
     const metering: Record<string, unknown> = {};
     for (const [name, bytes] of Object.entries(out.files)) {
       if (!name.endsWith(".wasm")) continue;
+      // Validate first (on Node < 22 this may turn on extended-const, which metering's own check needs).
+      if (!validateOrEnable(bytes)) {
+        throw new PluginError("PLUGIN_INVALID", `core module ${name} of the plugin is not valid WebAssembly`);
+      }
       const m = await meterCoreModule(bytes, options);
       metered[name] = m.bytes;
       metering[name] = m.meta;
