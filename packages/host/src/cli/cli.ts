@@ -6,6 +6,7 @@ import type { DownloadProgress } from "../lifecycle/download.js";
 import { LifecycleError } from "../lifecycle/errors.js";
 import { PluginManager } from "../lifecycle/manager.js";
 import { defaultDataDir } from "../lifecycle/options.js";
+import type { runInstalledTool as RunInstalledTool } from "../lifecycle/run.js";
 import { describePermissions } from "../lifecycle/permissions.js";
 import { readAuditLog } from "./audit-log.js";
 import { createConsentCallback, parsePreGrants, type PreGrants } from "./consent.js";
@@ -442,10 +443,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
  * the compiler. The built `dist/cli.js` imports the package's own `dist/index.js` (same
  * folder); from sources (tests through tsx/vitest) it imports `../index.ts`.
  */
-async function loadRunner(): Promise<typeof import("../lifecycle/run.js")> {
+async function loadRunner(): Promise<{ runInstalledTool: typeof RunInstalledTool }> {
   const here = import.meta.url;
   const target = here.endsWith(".ts") ? new URL("../lifecycle/run.ts", here) : new URL("./index.js", here);
-  return (await import(target.href)) as typeof import("../lifecycle/run.js");
+  return (await import(target.href)) as { runInstalledTool: typeof RunInstalledTool };
 }
 
 function signatureText(s: { status: string; keyName?: string }): string {
