@@ -32,6 +32,7 @@ const GOOD = [
   "fuel-burner",
   "slow-host-call",
   "empty-tool",
+  "oversized",
 ] as const satisfies readonly FixtureName[];
 
 const BAD: Record<Exclude<FixtureName, (typeof GOOD)[number]>, { code: WitErrorCode; item: string; message: string }> = {

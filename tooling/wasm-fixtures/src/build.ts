@@ -37,6 +37,7 @@ export const fixtureNames = [
   "fuel-burner",
   "slow-host-call",
   "empty-tool",
+  "oversized",
 ] as const;
 
 export type FixtureName = (typeof fixtureNames)[number];
@@ -46,6 +47,8 @@ interface FixtureConfig {
   world?: string;
   /** plugin exports the core module provides (default all three) */
   exports?: string[];
+  /** adds a custom section of this many deterministic pseudo-random (incompressible) bytes */
+  paddingBytes?: number;
 }
 
 const PLUGIN_EXPORTS: ReadonlyArray<readonly [string, string]> = [
@@ -70,10 +73,21 @@ async function readOptional(path: string): Promise<string | undefined> {
   return existsSync(path) ? readFile(path, "utf8") : undefined;
 }
 
-/** Escapes bytes for a WAT string literal. */
-function watString(text: string): string {
+/** Deterministic, incompressible bytes: a sha256 chain seeded with the fixture name. */
+function paddingBytes(seed: string, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let block = createHash("sha256").update(seed).digest();
+  for (let offset = 0; offset < length; offset += block.length) {
+    out.set(block.subarray(0, Math.min(block.length, length - offset)), offset);
+    block = createHash("sha256").update(block).digest();
+  }
+  return out;
+}
+
+/** Escapes text or bytes for a WAT string literal. */
+function watString(data: string | Uint8Array): string {
   let out = "";
-  for (const byte of Buffer.from(text, "utf8")) {
+  for (const byte of typeof data === "string" ? Buffer.from(data, "utf8") : data) {
     if (byte >= 0x20 && byte < 0x7f && byte !== 0x22 && byte !== 0x5c) out += String.fromCharCode(byte);
     else out += "\\" + byte.toString(16).padStart(2, "0");
   }
@@ -127,6 +141,9 @@ export async function fixtureSources(name: FixtureName): Promise<FixtureSources>
   }
   if (exportsWanted.includes("describe") && !/\(func \$describe\b/.test(main)) {
     parts.push(`(func $describe (result i32) (call $ret_str (global.get $DESCRIBE) (global.get $DESCRIBE_LEN)))`);
+  }
+  if (config.paddingBytes !== undefined) {
+    parts.push(`(@custom "clawft-padding" "${watString(paddingBytes(name, config.paddingBytes))}")`);
   }
   parts.push(`(export "memory" (memory $mem))`);
   parts.push(`(export "cabi_realloc" (func $cabi_realloc))`);

@@ -78,14 +78,24 @@ describe("fixture builder", () => {
     }
   });
 
-  it("builds every fixture into a component well under the 300 KB module limit", () => {
+  it("builds every fixture but oversized into a component well under the 300 KB module limit", () => {
     for (const name of fixtureNames) {
+      if (name === "oversized") continue;
       const bytes = built.get(name);
       expect(bytes, name).toBeDefined();
       // a component's preamble: \0asm, version 0x0d, layer 1
       expect(Array.from(bytes!.subarray(0, 8)), name).toEqual([0, 0x61, 0x73, 0x6d, 0x0d, 0, 1, 0]);
       expect(bytes!.length, name).toBeLessThan(30 * 1024);
     }
+  });
+
+  it("oversized is over 300 KB, and over 120 KB gzipped", async () => {
+    const { gzipSync } = await import("node:zlib");
+    const bytes = built.get("oversized")!;
+    expect(bytes.length).toBeGreaterThan(300 * 1024);
+    expect(gzipSync(bytes).length).toBeGreaterThan(120 * 1024);
+    const plugin = await instantiate("oversized");
+    expect(call(plugin, "run", "{}")).toEqual({ ok: "ok" });
   });
 
   it("caches by source hash: a second build reads the same bytes from .cache/", async () => {
