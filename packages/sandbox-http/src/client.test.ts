@@ -206,6 +206,17 @@ describe("methods and bodies", () => {
     await expectRefusal(client.request({ method: "PUT", url, body: "éééééa" }), "HTTP_BODY_TOO_LARGE", "request body too large");
   });
 
+  it("maxRequestsPerMinute 0 refuses every request at the rate limit, with no connection", async () => {
+    await using server = await startLoopbackServer();
+    await using client = testClient({ maxRequestsPerMinute: 0 });
+    await expectRefusal(
+      client.request({ method: "GET", url: `http://api.test:${server.port}/` }),
+      "HTTP_RATE_LIMITED",
+      "rate limit exceeded: HTTP requests",
+    );
+    expect(server.connectionCount).toBe(0);
+  });
+
   it("refused requests before the rate limit do not use up the budget", async () => {
     await using server = await startLoopbackServer();
     await using client = testClient({ maxRequestsPerMinute: 1 });
@@ -349,7 +360,8 @@ describe("constructor options", () => {
     ["pluginVersion", { pluginVersion: undefined }],
     ["network", { network: "api.test" }],
     ["network[1]", { network: ["api.test", "http://x/"] }],
-    ["maxRequestsPerMinute", { maxRequestsPerMinute: 0 }],
+    ["maxRequestsPerMinute", { maxRequestsPerMinute: -1 }],
+    ["maxRequestsPerMinute", { maxRequestsPerMinute: 2 ** 31 + 1 }],
     ["maxRequestsPerMinute", { maxRequestsPerMinute: 1.5 }],
     ["maxRequestBytes", { maxRequestBytes: -1 }],
     ["maxResponseBytes", { maxResponseBytes: Number.NaN }],

@@ -16,7 +16,8 @@ export interface HttpClientOptions {
    */
   network: readonly string[];
   /**
-   * Requests a minute for this client (one client per plugin).
+   * Requests a minute for this client (one client per plugin). `0` refuses
+   * every request that reaches the rate limit (`HTTP_RATE_LIMITED`).
    * @default 10
    */
   maxRequestsPerMinute?: number;
@@ -98,6 +99,15 @@ function positiveInteger(name: string, value: unknown, fallback: number, max = N
   return value;
 }
 
+/** `maxRequestsPerMinute`: an integer 0 … 2^31; 0 refuses every request at the rate limit (deny, never "unlimited"). */
+function rateLimit(value: unknown): number {
+  if (value === undefined) return RESOURCE_DEFAULTS.maxHttpRequestsPerMinute;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0 || value > MAX_RATE_LIMIT) {
+    throw new HttpOptionsError(`maxRequestsPerMinute must be an integer from 0 to ${MAX_RATE_LIMIT}`);
+  }
+  return value;
+}
+
 /** A value that ends up in a header: printable ASCII without spaces or `/`, so `User-Agent` stays one clean token. */
 const ID_PART = /^[\x21-\x2e\x30-\x7e]{1,200}$/;
 
@@ -168,12 +178,7 @@ export function resolveOptions(options: unknown): { options: ResolvedHttpOptions
     pluginId: idPart("pluginId", o.pluginId),
     pluginVersion: idPart("pluginVersion", o.pluginVersion),
     network: networkList(o.network),
-    maxRequestsPerMinute: positiveInteger(
-      "maxRequestsPerMinute",
-      o.maxRequestsPerMinute,
-      RESOURCE_DEFAULTS.maxHttpRequestsPerMinute,
-      MAX_RATE_LIMIT,
-    ),
+    maxRequestsPerMinute: rateLimit(o.maxRequestsPerMinute),
     maxRequestBytes: positiveInteger("maxRequestBytes", o.maxRequestBytes, SANDBOX_DEFAULTS.httpRequestBodyBytes),
     maxResponseBytes: positiveInteger("maxResponseBytes", o.maxResponseBytes, SANDBOX_DEFAULTS.httpResponseBodyBytes),
     timeoutMs: positiveInteger("timeoutMs", o.timeoutMs, SANDBOX_DEFAULTS.httpTimeoutMs, MAX_TIMEOUT_MS),
