@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { NetworkAllowlist, normalizeHost } from "./allowlist.js";
+import { entriesAllow, NetworkAllowlist, normalizeHost } from "./allowlist.js";
 import { SandboxError } from "./errors.js";
 
 describe("NetworkAllowlist — construction", () => {
@@ -180,6 +180,22 @@ describe("NetworkAllowlist — matching", () => {
           host = `${hi >>> 8}.${hi & 255}.${lo >>> 8}.${lo & 255}`;
         }
         expect(n.host).toBe(host);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it("property: entriesAllow (checkUrl's path for a string[]) answers exactly like NetworkAllowlist.allows", () => {
+    const part = fc.constantFrom("a", "b", "example", "com", "EXAMPLE", "xn--bcher-kva", "bücher", "127", "0x7f", "1", "0");
+    const name = fc.array(part, { minLength: 1, maxLength: 4 }).map((p) => p.join("."));
+    const decorated = fc.tuple(name, fc.constantFrom("", ".", ":8080", ".:443", ".."), fc.constantFrom("", "*.", "*")).map(
+      ([n, suffix, prefix]) => `${prefix}${n}${suffix}`,
+    );
+    const entry = fc.oneof(decorated, fc.constantFrom("*", "[::1]", "::ffff:7f00:1", "bad entry", "", "[::1]:80"));
+    const host = fc.oneof(decorated, fc.constantFrom("::1", "[::1]", "127.0.0.1", "__proto__", ""));
+    fc.assert(
+      fc.property(fc.array(entry, { maxLength: 5 }), host, (entries, h) => {
+        expect(entriesAllow(entries, h)).toBe(new NetworkAllowlist(entries, { lenient: true }).allows(h));
       }),
       { numRuns: 5000 },
     );

@@ -224,6 +224,11 @@ export class NetworkAllowlist {
     );
   }
 
+  /** The cross-copy brand (on the prototype: no per-instance cost). */
+  get [ALLOWLIST_BRAND](): true {
+    return true;
+  }
+
   /** The entries as given (a frozen copy). */
   readonly entries: readonly string[];
   readonly #exact: Set<string>;
@@ -250,7 +255,6 @@ export class NetworkAllowlist {
       else if (n.kind === "wildcard") suffixes.push(n.suffix);
       else exact.add(n.host);
     });
-    Object.defineProperty(this, ALLOWLIST_BRAND, { value: true });
     this.entries = Object.freeze(kept);
     this.#exact = exact;
     this.#suffixes = Object.freeze(suffixes);
@@ -279,4 +283,28 @@ export class NetworkAllowlist {
     }
     return false;
   }
+}
+
+/**
+ * `NetworkAllowlist.allows` without building the list: for a one-off check
+ * against a plain array (what `checkUrl` does with a `string[]`). Malformed
+ * entries match nothing. Same rule, same normalisation.
+ */
+export function entriesAllow(entries: readonly unknown[], host: string): boolean {
+  const n = normalizeHost(host);
+  if (!n || (n.kind !== "name" && n.kind !== "ip")) return false;
+  for (const entry of entries) {
+    if (typeof entry !== "string") continue;
+    // An entry spelled exactly like the normalised host names it.
+    if (entry === n.host) return true;
+    const e = normalizeNetworkEntry(entry);
+    if (!e) continue;
+    if (e.kind === "any") return true;
+    if (e.kind === "wildcard") {
+      if (n.kind === "name" && n.host.length > e.suffix.length && n.host.endsWith(e.suffix)) return true;
+    } else if (e.host === n.host) {
+      return true;
+    }
+  }
+  return false;
 }

@@ -1,4 +1,4 @@
-import { NetworkAllowlist } from "./allowlist.js";
+import { entriesAllow, NetworkAllowlist } from "./allowlist.js";
 import { CidrList } from "./cidr.js";
 import { isPrivateParsed, parseIPv4Strict, parseIPv6Strict } from "./ip.js";
 
@@ -81,20 +81,17 @@ export function checkUrl(
   if (protocol !== "http:" && protocol !== "https:") {
     return fail("SCHEME_NOT_ALLOWED", `scheme not allowed: ${protocol.slice(0, -1).slice(0, 32)}`);
   }
-  let list: NetworkAllowlist;
+  let list: NetworkAllowlist | undefined;
+  let entries: readonly unknown[] = [];
   if (NetworkAllowlist.isInstance(network)) {
     if (network.size === 0) return fail("NETWORK_NOT_PERMITTED");
     list = network;
   } else {
-    // Not an array, or an empty one: no network permission at all.
+    // Not an array, or an empty one: no network permission at all. Malformed
+    // entries match nothing; a list of only malformed entries is not empty,
+    // so it answers HOST_NOT_ALLOWED below.
     if (!Array.isArray(network) || network.length === 0) return fail("NETWORK_NOT_PERMITTED");
-    try {
-      // Lenient: malformed entries match nothing; a list of only malformed
-      // entries is not empty, so it answers HOST_NOT_ALLOWED below.
-      list = new NetworkAllowlist(network, { lenient: true });
-    } catch {
-      return fail("HOST_NOT_ALLOWED");
-    }
+    entries = network;
   }
 
   let host = parsed.hostname;
@@ -119,7 +116,7 @@ export function checkUrl(
     const cidrs = typeof options === "object" && options !== null ? options.allowPrivateCidrs : undefined;
     if (!privateAllowed(host, cidrs)) return fail("PRIVATE_IP");
   }
-  if (!list.allows(host)) return fail("HOST_NOT_ALLOWED");
+  if (!(list ? list.allows(host) : entriesAllow(entries, host))) return fail("HOST_NOT_ALLOWED");
   return { ok: true, url: parsed, host, isIp };
 }
 
