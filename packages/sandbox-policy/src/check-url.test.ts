@@ -41,6 +41,9 @@ describe("checkUrl — catalogue", () => {
     for (const network of [["127.0.0.1"], ["*"], ["example.com"]]) {
       expectRefused("http://127.0.0.1/", network, "PRIVATE_IP", "request to private/reserved IP denied");
     }
+    for (const url of ["http://127.1/", "http://0/", "http://0x7f000001/", "http://127.000.000.001/", "HTTP://127.0.0.1:80/", "http://127.0.0.1%2e/"]) {
+      expectRefused(url, ["*"], "PRIVATE_IP", "request to private/reserved IP denied");
+    }
   });
 
   it("T06 http://[::ffff:127.0.0.1]/ is refused: IPv4-mapped IPv6 is judged as its IPv4", () => {
