@@ -12,4 +12,9 @@ export {
   type FixtureName,
 } from "./build.js";
 export { runComponent, type TestHost, type TestPlugin } from "./harness.js";
-export { buildJsExamplePlugin, jsExamplePluginDir, JS_PLUGIN_COMPONENTIZE_OPTIONS } from "./js-plugin.js";
+export {
+  buildJsExamplePlugin,
+  jsExamplePluginDir,
+  JS_PLUGIN_COMPONENTIZE_OPTIONS,
+  type JsExamplePluginOptions,
+} from "./js-plugin.js";

@@ -38,12 +38,22 @@ async function listFiles(dir: string): Promise<string[]> {
  * `v8.setFlagsFromString("--experimental-wasm-extended-const")` (only below Node 22) before
  * compiling them (on by default from Node 22).
  */
-export async function buildJsExamplePlugin(): Promise<Uint8Array> {
+export interface JsExamplePluginOptions {
+  /**
+   * false builds the same plugin with componentize-qjs's real WASI imports left in
+   * (18 `wasi:*` interfaces: cli, io, clocks, filesystem, random), to test that hosts refuse them.
+   * @default true
+   */
+  stubWasi?: boolean;
+}
+
+export async function buildJsExamplePlugin(options: JsExamplePluginOptions = {}): Promise<Uint8Array> {
+  const componentizeOptions = { ...JS_PLUGIN_COMPONENTIZE_OPTIONS, stubWasi: options.stubWasi ?? true };
   const srcDir = join(jsExamplePluginDir, "src");
   const entryPath = join(srcDir, "plugin.js");
   const hash = createHash("sha256");
   hash.update(`builder ${BUILDER_VERSION}\0`);
-  hash.update(JSON.stringify(JS_PLUGIN_COMPONENTIZE_OPTIONS));
+  hash.update(JSON.stringify(componentizeOptions));
   const qjsPackage = await readFile(join(fixturesPackageDir, "node_modules", "componentize-qjs", "package.json"), "utf8");
   hash.update((JSON.parse(qjsPackage) as { version: string }).version);
   hash.update(await readFile(worldWitPath));
@@ -51,14 +61,14 @@ export async function buildJsExamplePlugin(): Promise<Uint8Array> {
     hash.update(`\0${relative(srcDir, file)}\0`);
     hash.update(await readFile(file));
   }
-  const key = `js-example-plugin-${hash.digest("hex").slice(0, 32)}`;
+  const key = `js-example-plugin${componentizeOptions.stubWasi ? "" : "-wasi"}-${hash.digest("hex").slice(0, 32)}`;
   return cached(key, async () => {
     const { component } = await componentize({
       witPath: worldWitPath,
       jsSource: await readFile(entryPath, "utf8"),
       jsPath: entryPath,
       moduleRoot: jsExamplePluginDir,
-      ...JS_PLUGIN_COMPONENTIZE_OPTIONS,
+      ...componentizeOptions,
     });
     return new Uint8Array(component);
   });
