@@ -122,7 +122,7 @@ export function checkUrl(
 
 function privateAllowed(host: string, cidrs: readonly string[] | CidrList | undefined): boolean {
   if (cidrs === undefined) return false;
-  if (cidrs instanceof CidrList) return cidrs.contains(host);
+  if (CidrList.isInstance(cidrs)) return cidrs.contains(host);
   if (!Array.isArray(cidrs) || cidrs.length === 0) return false;
   try {
     return new CidrList(cidrs, { lenient: true }).contains(host);

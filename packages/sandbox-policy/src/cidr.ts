@@ -24,7 +24,24 @@ export interface CidrListOptions {
  * must fit the family. An IPv4-mapped IPv6 address is matched as its IPv4, so
  * `::ffff:10.0.0.1` cannot dodge (or sneak into) an IPv4 range.
  */
+const CIDR_BRAND = Symbol.for("clawft.CidrList");
+
 export class CidrList {
+  /** True when `value` is a `CidrList`, even from another installed copy (a `Symbol.for` brand). */
+  static isInstance(value: unknown): value is CidrList {
+    return (
+      typeof value === "object" &&
+      value !== null &&
+      (value as Record<symbol, unknown>)[CIDR_BRAND] === true &&
+      typeof (value as { contains?: unknown }).contains === "function"
+    );
+  }
+
+  /** The cross-copy brand (on the prototype). */
+  get [CIDR_BRAND](): true {
+    return true;
+  }
+
   /** The ranges as given (a frozen copy of the valid ones). */
   readonly cidrs: readonly string[];
   readonly #ranges: readonly Range[];

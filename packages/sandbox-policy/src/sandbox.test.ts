@@ -171,6 +171,14 @@ describe("CidrList", () => {
     },
   );
 
+  it("isInstance recognises the brand, not the class", () => {
+    expect(CidrList.isInstance(new CidrList(["10.0.0.0/8"]))).toBe(true);
+    expect(CidrList.isInstance({ contains: () => true })).toBe(false);
+    const foreign = { [Symbol.for("clawft.CidrList")]: true, contains: (ip: string) => ip === "127.0.0.1" };
+    expect(CidrList.isInstance(foreign)).toBe(true);
+    expect(checkUrl("http://127.0.0.1/", ["127.0.0.1"], { allowPrivateCidrs: foreign as unknown as CidrList }).ok).toBe(true);
+  });
+
   it("checkUrl with malformed CIDRs never throws; the valid ones apply", () => {
     const r = checkUrl("http://127.0.0.1/", ["127.0.0.1"], { allowPrivateCidrs: ["bad", "127.0.0.1/32"] });
     expect(r.ok).toBe(true);
