@@ -2,12 +2,13 @@
  * Metering bench (writes bench/results/metering.json, never asserts):
  *
  * - runtime overhead: a CPU-bound loop (FNV-1a over 64 KiB of memory) and a
- *   call-heavy recursion (fib 25), metered vs plain, same run, two rounds in
- *   opposite orders (targets 1.10 and 1.15);
+ *   call-heavy recursion (fib 27), metered vs plain, same run, interleaved,
+ *   medians of CPU time (targets 1.10 and 1.15);
  * - instrumentation of a ~300 KB module, not cached (target < 500 ms) and a
  *   MeteringCache hit (target < 5 ms); CPU time per operation is reported
  *   next to wall time, because the bench machine is shared;
- * - peak RSS of a child process that instruments a ~12 MB module.
+ * - peak RSS of a child process (plain node, built dist/) that instruments a
+ *   ~12 MB module. Run after `build` (turbo's bench task depends on it).
  *
  * The big modules are generated here (bench/generate.ts), never committed.
  */
@@ -56,44 +57,60 @@ const meter = new FuelMeter({ budget: 10_000_000_000 });
 const instrumented = new WebAssembly.Instance(new WebAssembly.Module(metered.bytes as Uint8Array<ArrayBuffer>), meter.importsFor(metered.meta)).exports;
 for (const e of [plain, instrumented]) new Uint8Array((e.memory as WebAssembly.Memory).buffer).forEach((_, i, a) => (a[i] = (i * 7) & 0xff));
 
-async function ratio(a: [string, () => void], b: [string, () => void]): Promise<[number, number]> {
-  const means = new Map<string, number[]>();
-  for (const order of [[a, b], [b, a]]) {
-    const bench = new Bench({ time: 4_000, warmupTime: 500 });
-    for (const [name, f] of order) bench.add(name, f);
-    await bench.run();
-    for (const task of bench.tasks) {
-      const r = task.result;
-      if (r.state !== "completed") throw new Error(`${task.name}: ${r.state}`);
-      means.set(task.name, [...(means.get(task.name) ?? []), r.latency.mean]);
+/** CPU time of one call, in ms (CPU time, not wall time: the bench machine is shared). */
+function cpuMs(f: () => void): number {
+  const c = process.cpuUsage();
+  f();
+  const d = process.cpuUsage(c);
+  return (d.user + d.system) / 1000;
+}
+const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] as number;
+
+/**
+ * Plain and metered calls interleaved (alternating which goes first), so that
+ * load from other processes hits both sides alike; medians of CPU time.
+ * A tinybench warm-up lets V8 tier both up to optimised code first.
+ */
+async function ratio(plainFn: () => void, meteredFn: () => void): Promise<[number, number]> {
+  const warm = new Bench({ time: 1_000, warmupTime: 200 });
+  warm.add("plain", plainFn).add("metered", meteredFn);
+  await warm.run();
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < 60; i++) {
+    if (i % 2 === 0) {
+      a.push(cpuMs(plainFn));
+      b.push(cpuMs(meteredFn));
+    } else {
+      b.push(cpuMs(meteredFn));
+      a.push(cpuMs(plainFn));
     }
   }
-  const avg = (xs: number[] | undefined): number => (xs ?? [0]).reduce((s, x) => s + x, 0) / (xs ?? [1]).length;
-  return [avg(means.get(a[0])), avg(means.get(b[0]))];
+  return [median(a), median(b)];
 }
 
 const rows: BenchRow[] = [];
 {
   const [base, value] = await ratio(
-    ["plain fnv", () => void (plain.fnv as Fn)(4)],
-    ["metered fnv", () => {
+    () => void (plain.fnv as Fn)(32),
+    () => {
       meter.reset();
-      (instrumented.fnv as Fn)(4);
-    }],
+      (instrumented.fnv as Fn)(32);
+    },
   );
-  rows.push({ id: "cpu-loop-fnv-256KiB-plain", value: base, unit: "ms/op" });
-  rows.push({ id: "cpu-loop-fnv-256KiB-metered", value, unit: "ms/op", baseline: base, target: 1.1 });
+  rows.push({ id: "cpu-loop-fnv-2MiB-plain", value: base, unit: "ms (cpu)" });
+  rows.push({ id: "cpu-loop-fnv-2MiB-metered", value, unit: "ms (cpu)", baseline: base, target: 1.1 });
 }
 {
   const [base, value] = await ratio(
-    ["plain fib", () => void (plain.fib as Fn)(25)],
-    ["metered fib", () => {
+    () => void (plain.fib as Fn)(27),
+    () => {
       meter.reset();
-      (instrumented.fib as Fn)(25);
-    }],
+      (instrumented.fib as Fn)(27);
+    },
   );
-  rows.push({ id: "recursion-fib25-plain", value: base, unit: "ms/op" });
-  rows.push({ id: "recursion-fib25-metered", value, unit: "ms/op", baseline: base, target: 1.15 });
+  rows.push({ id: "recursion-fib27-plain", value: base, unit: "ms (cpu)" });
+  rows.push({ id: "recursion-fib27-metered", value, unit: "ms (cpu)", baseline: base, target: 1.15 });
 }
 
 // Instrumentation time. CPU time is what the target is about; wall time depends on the machine's load.
@@ -112,7 +129,6 @@ const medium = generateModule(300 * 1024);
     const d = process.cpuUsage(c);
     cpu.push((d.user + d.system) / 1000);
   }
-  const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] as number;
   rows.push({ id: `instrument-${Math.round(medium.length / 1024)}KB-cold-cpu`, value: median(cpu), unit: "ms (cpu)", target: 500 });
   rows.push({ id: `instrument-${Math.round(medium.length / 1024)}KB-cold-wall`, value: median(wall), unit: "ms", target: 500 });
   const cache = new MeteringCache();
@@ -134,13 +150,14 @@ const medium = generateModule(300 * 1024);
     const big = generateModule(12 * 1024 * 1024);
     const file = join(dir.path, "big.wasm");
     await writeFile(file, big);
-    const child = fileURLToPath(new URL("./rss-child.ts", import.meta.url));
-    const res = spawnSync(process.execPath, ["--import", "tsx", child, file], { encoding: "utf8", maxBuffer: 1 << 20 });
+    const child = fileURLToPath(new URL("./rss-child.mjs", import.meta.url));
+    const res = spawnSync(process.execPath, [child, file], { encoding: "utf8", maxBuffer: 1 << 20 });
     if (res.status !== 0) throw new Error(`rss child failed: ${res.stderr}`);
-    const out = JSON.parse(res.stdout) as { before: number; after: number; ms: number; inputBytes: number; outputBytes: number };
+    const out = JSON.parse(res.stdout) as { before: number; after: number; ms: number; cpuMs: number; inputBytes: number };
     const MB = 1024 * 1024;
     rows.push({ id: `instrument-${(out.inputBytes / MB).toFixed(1)}MB-peak-rss`, value: out.after / MB, unit: "MB" });
     rows.push({ id: `instrument-${(out.inputBytes / MB).toFixed(1)}MB-rss-growth`, value: (out.after - out.before) / MB, unit: "MB" });
+    rows.push({ id: `instrument-${(out.inputBytes / MB).toFixed(1)}MB-cpu`, value: out.cpuMs, unit: "ms (cpu)" });
     rows.push({ id: `instrument-${(out.inputBytes / MB).toFixed(1)}MB-wall`, value: out.ms, unit: "ms" });
   } finally {
     await dir.cleanup();
