@@ -5,8 +5,9 @@ import { setFlagsFromString } from "node:v8";
 import { Worker } from "node:worker_threads";
 import { componentWit } from "@bytecodealliance/jco";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseManifestWithWarnings } from "@clawft/sandbox-policy";
 import { createTempDir } from "@clawft/test-utils";
-import { buildJsExamplePlugin } from "./js-plugin.js";
+import { buildJsExamplePlugin, jsExamplePluginDir } from "./js-plugin.js";
 import { runComponent, type TestHost, type TestPlugin } from "./harness.js";
 
 // componentize-qjs output uses extended-const: behind a flag on Node 20, shipped from
@@ -26,6 +27,14 @@ describe("examples/js-plugin built with componentize-qjs", () => {
     expect(imports).toEqual(["host"]);
     expect(wit).toContain("export plugin: interface");
     expect(wit).toMatch(/export init: func\(shim: string, script: string, entry-path: option<string>, disable-gc: bool\)/);
+  });
+
+  it("its clawft.plugin.json is a valid manifest without warnings, listing the tools describe() gives", async () => {
+    const { manifest, warnings } = parseManifestWithWarnings(readFileSync(join(jsExamplePluginDir, "clawft.plugin.json"), "utf8"));
+    expect(warnings).toEqual([]);
+    expect(manifest.wasm_module).toBe("dist/plugin.wasm");
+    expect(manifest.tools).toEqual(["summarize-json", "read-file", "write-note", "greet"]);
+    expect(manifest.permissions.env_vars).toEqual(["EXAMPLE_GREETING"]);
   });
 
   it("is cached: a second build returns the same bytes", async () => {
