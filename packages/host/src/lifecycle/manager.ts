@@ -185,8 +185,27 @@ export class PluginManager {
     return join(this.#options.dataDir, "plugins", id);
   }
 
+  /**
+   * Runs `fn` holding the data directory's lock. Every change (staging, renames, state files)
+   * happens under the lock, so anything found in `tmp/` (or a `.*.tmp` state file) when the lock
+   * is taken was left by a process that crashed mid-change: it is deleted first. Stops a crash
+   * from leaving a partial install (or a half-written state file) behind for good.
+   */
   #lock<T>(fn: () => Promise<T>): Promise<T> {
-    return withDirLock(this.#options.dataDir, fn);
+    return withDirLock(this.#options.dataDir, async () => {
+      await this.#sweep();
+      return fn();
+    });
+  }
+
+  async #sweep(): Promise<void> {
+    const tmpRoot = join(this.#options.dataDir, "tmp");
+    const leftovers = await readdir(tmpRoot).catch(() => [] as string[]);
+    for (const name of leftovers) await removeQuietly(join(tmpRoot, name));
+    const top = await readdir(this.#options.dataDir).catch(() => [] as string[]);
+    for (const name of top) {
+      if (/^\.[0-9a-f]{16}\.tmp$/.test(name)) await removeQuietly(join(this.#options.dataDir, name));
+    }
   }
 
   // ---------------------------------------------------------------- install

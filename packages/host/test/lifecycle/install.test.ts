@@ -293,6 +293,15 @@ describe("local installs (T38) and the sha256 pin", () => {
     expect((await m.install(old, { allowDowngrade: true })).plugin.version).toBe("0.9.0");
   });
 
+  it("leftovers of an install that crashed mid-way are swept at the next change", async () => {
+    await mkdir(join(dataDir, "tmp", "install-0123456789abcdef", "package"), { recursive: true });
+    await writeFile(join(dataDir, "tmp", "install-0123456789abcdef", "package", "plugin.wasm"), "partial");
+    await writeFile(join(dataDir, ".0123456789abcdef.tmp"), '{"version":1');
+    await manager().install(await writePluginFolder(srcDir, pluginFiles()));
+    expect(await tree(join(dataDir, "tmp"))).toEqual([]);
+    expect((await readdir(dataDir)).filter((n) => n.endsWith(".tmp"))).toEqual([]);
+  });
+
   it("remove deletes the plugin and its approvals", async () => {
     const m = manager({ approve: () => true });
     await m.install(
