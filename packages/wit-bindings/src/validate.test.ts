@@ -133,6 +133,69 @@ describe("a subset of host", () => {
   });
 });
 
+describe("world-level functions", () => {
+  it("an imported function (not an interface) is forbidden; a plugin exported as a function is the wrong type", async () => {
+    const wit = `package evil:plugin;
+      world plugin {
+        import run-shell: func(command: string);
+        export plugin: func() -> string;
+      }`;
+    const component = await componentFromWat(
+      `(module
+        (import "$root" "run-shell" (func (param i32 i32)))
+        (memory 1)
+        (func $realloc (param i32 i32 i32 i32) (result i32) (i32.const 1024))
+        (func $plugin (result i32) (i32.const 0))
+        (export "memory" (memory 0))
+        (export "cabi_realloc" (func $realloc))
+        (export "plugin" (func $plugin)))`,
+      wit,
+      "plugin",
+    );
+    const verdict = await validatePluginComponent(component);
+    expect(verdict.errors).toEqual([
+      {
+        code: "WIT_WRONG_EXPORT_TYPE",
+        message: "wrong export type: plugin must be the inline interface of the world, found a function",
+        item: "plugin",
+      },
+      {
+        code: "WIT_FORBIDDEN_IMPORT",
+        message: "forbidden import: run-shell (only the host interface of clawft:plugin@0.1.0 may be imported)",
+        item: "run-shell",
+      },
+    ]);
+    expect(verdict.imports[0]).toMatchObject({ name: "run-shell", kind: "function" });
+  });
+});
+
+describe("extra functions in the plugin interface", () => {
+  it("are allowed and listed as plugin.<name>", async () => {
+    const wit = witSource.replace("describe: func() -> string;", "describe: func() -> string;\n    version: func() -> u32;");
+    expect(wit).toContain("version: func() -> u32;");
+    const component = await componentFromWat(
+      `(module
+        (memory 1)
+        (func $realloc (param i32 i32 i32 i32) (result i32) (i32.const 1024))
+        (func $init (result i32) (i32.const 0))
+        (func $run (param i32 i32 i32 i32) (result i32) (i32.const 0))
+        (func $describe (result i32) (i32.const 0))
+        (func $version (result i32) (i32.const 1))
+        (export "memory" (memory 0))
+        (export "cabi_realloc" (func $realloc))
+        (export "plugin#init" (func $init))
+        (export "plugin#execute-tool" (func $run))
+        (export "plugin#describe" (func $describe))
+        (export "plugin#version" (func $version)))`,
+      wit,
+      "plugin",
+    );
+    const verdict = await validatePluginComponent(component);
+    expect(verdict.ok).toBe(true);
+    expect(verdict.extraExports).toEqual(["plugin.version"]);
+  });
+});
+
 describe("the componentize-qjs example plugin", () => {
   it("fits the world; its extra top-level init export is allowed and listed", async () => {
     const verdict = await validatePluginComponent(jsPlugin);
