@@ -163,6 +163,8 @@ export interface InstrumentNames {
 
 export interface InstrumentStats {
   functions: number;
+  /** Functions without loops or calls: charged at entry without a check. */
+  leafFunctions: number;
   loops: number;
   /** `if` arms with their own counter update (small ones are folded into the enclosing region). */
   ifArms: number;
@@ -208,6 +210,8 @@ interface FunctionScan {
   memoryGrows: number[];
   tableGrows: number[];
   needsFlatten: boolean;
+  /** The function calls another function (call, call_indirect, return_call…). */
+  calls: boolean;
 }
 
 /**
@@ -228,6 +232,7 @@ function scanFunction(body: number, flattened: boolean): FunctionScan {
     memoryGrows: [],
     tableGrows: [],
     needsFlatten: false,
+    calls: false,
   };
   const cost = scan.regionCost;
   const exprs: number[] = [body];
@@ -313,12 +318,14 @@ function scanFunction(body: number, flattened: boolean): FunctionScan {
         push(B._BinaryenSwitchGetValue(e), r);
         break;
       case ID.Call: {
+        scan.calls = true;
         cost[r] = (cost[r] as number) + 1;
         const n = B._BinaryenCallGetNumOperands(e);
         for (let i = 0; i < n; i++) push(B._BinaryenCallGetOperandAt(e, i), r);
         break;
       }
       case ID.CallIndirect: {
+        scan.calls = true;
         cost[r] = (cost[r] as number) + 1;
         push(B._BinaryenCallIndirectGetTarget(e), r);
         const n = B._BinaryenCallIndirectGetNumOperands(e);
@@ -504,7 +511,16 @@ export interface InstrumentResult {
  * will refuse.
  */
 export function instrumentModule(module: binaryen.Module, plan: InstrumentPlan): InstrumentResult {
-  const stats: InstrumentStats = { functions: 0, loops: 0, ifArms: 0, blockTails: 0, memoryGrows: 0, tableGrows: 0, staticCost: 0 };
+  const stats: InstrumentStats = {
+    functions: 0,
+    leafFunctions: 0,
+    loops: 0,
+    ifArms: 0,
+    blockTails: 0,
+    memoryGrows: 0,
+    tableGrows: 0,
+    staticCost: 0,
+  };
   const imports: string[] = [];
   const hasFunction = (n: string): boolean => module.getFunction(n) !== 0;
   const hasGlobal = (n: string): boolean => module.getGlobal(n) !== 0;
@@ -571,7 +587,7 @@ export function instrumentModule(module: binaryen.Module, plan: InstrumentPlan):
     if (!plan.fuel) continue;
     usesFuel = true;
     const cost = scan.regionCost;
-    const tmp = B._BinaryenFunctionAddVar(f, i64);
+    const tmp = scan.loops.length === 0 && !scan.calls ? -1 : B._BinaryenFunctionAddVar(f, i64);
     // Fold small sub-regions into their parents, innermost first.
     const sub = scan.subRegions;
     for (let i = sub.length - 1; i >= 0; i--) {
@@ -621,7 +637,12 @@ export function instrumentModule(module: binaryen.Module, plan: InstrumentPlan):
     });
     for (const c of cost) stats.staticCost += c;
     const entry = Math.max(1, cost[0] as number);
-    B._BinaryenFunctionSetBody(f, module.block(null, [...makeCheck(entry, tmp), B._BinaryenFunctionGetBody(f)], binaryen.auto));
+    // A leaf (no loop, no call) runs a bounded number of instructions: charge
+    // it without the check; the caller's next check sees the counter.
+    const leaf = scan.loops.length === 0 && !scan.calls;
+    const prologue = leaf ? [makeDecrement(entry)] : makeCheck(entry, tmp);
+    if (leaf) stats.leafFunctions++;
+    B._BinaryenFunctionSetBody(f, module.block(null, [...prologue, B._BinaryenFunctionGetBody(f)], binaryen.auto));
   }
 
   if (usesFuel) {

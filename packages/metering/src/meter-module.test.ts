@@ -160,6 +160,19 @@ describe("fuel", () => {
     expect(c0).toBeLessThan(60);
   });
 
+  it("a leaf function (no loop, no call) is charged without a check; the next check stops the guest", () => {
+    const m = wat(`(module
+      (func $leaf (export "leaf") (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+      (func (export "caller") (param i32) (result i32) (call $leaf (local.get 0))))`);
+    const meter = new FuelMeter({ budget: 1 });
+    const exports = meteredInstance(m, meter);
+    expect(fn<[number], number>(exports, "leaf")(1)).toBe(2);
+    expect(meter.consumed).toBe(3);
+    expect(meter.remaining).toBe(0);
+    meter.reset();
+    expect(catchError(() => fn<[number], number>(exports, "caller")(1))).toMatchObject({ kind: "fuel", limit: 1 });
+  });
+
   it("fuel: false leaves the counter out but keeps the caps", () => {
     const { bytes, meta } = meterModule(ALLOC, { fuel: false, maxMemoryBytes: 2 * PAGE });
     expect(meta.imports).toEqual(["memory_grow_failed"]);
