@@ -175,7 +175,11 @@ export class WorkerRuntime {
       const w = Atomics.waitAsync(ctl, TO_MAIN, this.seen);
       if (w.async) await w.value;
       if (this.deadReason) return;
-      this.seen = Atomics.load(ctl, TO_MAIN);
+      const now = Atomics.load(ctl, TO_MAIN);
+      // A wake-up with no new message: the worker's notify for a message we already
+      // took through the not-equal fast path can arrive late. Wait again.
+      if (now === this.seen) continue;
+      this.seen = now;
       const kind = ctl[KIND];
       if (kind === Kind.HOST_CALL) {
         await this.serveHostCall();
