@@ -100,8 +100,16 @@ interface FixtureSources {
   world: string;
 }
 
+export interface FixtureBuildOptions {
+  /**
+   * What `describe()` returns instead of the fixture's describe.json (any JSON value;
+   * e.g. to declare other tool names, or to test describe() validation).
+   */
+  describe?: unknown;
+}
+
 /** Reads a fixture's sources and composes its full WAT module text. */
-export async function fixtureSources(name: FixtureName): Promise<FixtureSources> {
+export async function fixtureSources(name: FixtureName, options: FixtureBuildOptions = {}): Promise<FixtureSources> {
   const dir = fixturePath(name);
   const [prelude, main, imports, ownWit, describeText, configText, worldWit] = await Promise.all([
     readFile(preludePath, "utf8"),
@@ -115,7 +123,11 @@ export async function fixtureSources(name: FixtureName): Promise<FixtureSources>
   const config = (configText === undefined ? {} : JSON.parse(configText)) as FixtureConfig;
   const exportsWanted = config.exports ?? PLUGIN_EXPORTS.map(([n]) => n);
   const describe =
-    describeText === undefined
+    options.describe !== undefined
+      ? typeof options.describe === "string"
+        ? options.describe
+        : JSON.stringify(options.describe)
+      : describeText === undefined
       ? JSON.stringify({
           name,
           version: "0.1.0",
@@ -123,6 +135,8 @@ export async function fixtureSources(name: FixtureName): Promise<FixtureSources>
         })
       : JSON.stringify(JSON.parse(describeText));
   const describeLen = Buffer.byteLength(describe, "utf8");
+  // the prelude's memory starts with 2 pages (128 KiB); the describe data must fit in it
+  if (DESCRIBE_OFFSET + describeLen > 2 * 65536 - 4096) throw new Error(`describe of ${name} is too large for a fixture`);
   const heapBase = Math.max(65536, Math.ceil((DESCRIBE_OFFSET + describeLen + 8) / 8) * 8);
 
   const parts: string[] = [];
@@ -184,9 +198,12 @@ export async function cached(key: string, build: () => Promise<Uint8Array>): Pro
   return bytes;
 }
 
-/** Builds (or reads from `.cache/`) the component of one WAT fixture. */
-export async function buildFixture(name: FixtureName): Promise<Uint8Array> {
-  const { wat, wit, world } = await fixtureSources(name);
+/**
+ * Builds (or reads from `.cache/`) the component of one WAT fixture. With `describe`,
+ * its describe() returns that instead (a string is returned as is, so it may be invalid JSON).
+ */
+export async function buildFixture(name: FixtureName, options: FixtureBuildOptions = {}): Promise<Uint8Array> {
+  const { wat, wit, world } = await fixtureSources(name, options);
   const key = `${name}-${sha256(BUILDER_VERSION, wat, wit, world).slice(0, 32)}`;
   return cached(key, () => componentFromWat(wat, wit, world));
 }

@@ -112,6 +112,26 @@ describe("fixture builder", () => {
     }
   });
 
+  it("describe can be replaced, and the replacement is cached under its own key", async () => {
+    const custom = { name: "trap", version: "9.9.9", tools: [{ name: "boom", parameters: { type: "object" } }] };
+    const plugin = await runComponent(await buildFixture("trap", { describe: custom }), recordingHost());
+    disposers.push(plugin.dispose);
+    expect(JSON.parse(plugin.plugin.describe())).toEqual(custom);
+    const invalid = await runComponent(await buildFixture("trap", { describe: "{not json" }), recordingHost());
+    disposers.push(invalid.dispose);
+    expect(invalid.plugin.describe()).toBe("{not json");
+    expect((await instantiate("trap")).describe()).toContain('"name":"run"');
+  });
+
+  it("declares the tools each multi-tool fixture dispatches on", async () => {
+    const tools = async (name: FixtureName) =>
+      (JSON.parse((await instantiate(name)).describe()) as { tools: Array<{ name: string }> }).tools.map((t) => t.name);
+    expect(await tools("tool-basic")).toEqual(["echo", "fail"]);
+    expect(await tools("host-calls")).toEqual(["http", "read", "write", "env", "log", "log-many", "log-big"]);
+    expect(await tools("stateful")).toEqual(["count", "set", "get"]);
+    expect(await tools("slow-host-call")).toEqual(["http", "read", "env", "log"]);
+  });
+
   it("rejects an unknown fixture name", () => {
     expect(() => fixturePath("nope" as FixtureName)).toThrow("unknown fixture: nope");
   });

@@ -9,6 +9,7 @@ export {
   fixturePath,
   fixtureSources,
   worldWitPath,
+  type FixtureBuildOptions,
   type FixtureName,
 } from "./build.js";
 export { runComponent, type TestHost, type TestPlugin } from "./harness.js";
