@@ -216,7 +216,7 @@ export async function buildFixtureCoreModule(name: FixtureName): Promise<Uint8Ar
 
 /**
  * Builds every WAT fixture (from `.cache/` when the sources did not change), e.g. in a
- * vitest `globalSetup` so that test files only read the cache. About 1.5 s cold.
+ * vitest `globalSetup` so that test files only read the cache. A few seconds cold.
  */
 export async function buildAllFixtures(): Promise<Map<FixtureName, Uint8Array>> {
   const out = new Map<FixtureName, Uint8Array>();
