@@ -8,6 +8,7 @@ import { PluginManager } from "../lifecycle/manager.js";
 import { defaultDataDir } from "../lifecycle/options.js";
 import type { runInstalledTool as RunInstalledTool } from "../lifecycle/run.js";
 import { describePermissions } from "../lifecycle/permissions.js";
+import { signPluginFolder } from "../lifecycle/sign.js";
 import { readAuditLog } from "./audit-log.js";
 import { createConsentCallback, parsePreGrants, type PreGrants } from "./consent.js";
 import { formatBytes, parseSince, safeText, table } from "./format.js";
@@ -124,6 +125,7 @@ const SPECS = {
   remove: { ...COMMON },
   audit: { ...COMMON, plugin: { type: "string" }, since: { type: "string" }, limit: { type: "string" } },
   keys: { ...COMMON, name: { type: "string" } },
+  sign: { ...COMMON, key: { type: "string" } },
 } as const satisfies Record<string, ParseArgsConfig["options"]>;
 
 type Command = keyof typeof SPECS;
@@ -208,17 +210,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       values["max-module-gzip-bytes"] as string | undefined,
       "max-module-gzip-bytes",
     );
-    const warnings: string[] = [];
+    // Warnings are printed at once: an "unsigned" warning must be on screen before the prompt.
     const manager = new PluginManager({
       dataDir,
       approve,
-      logger: { warn: (message) => warnings.push(message) },
+      logger: { warn: (message) => err(`clawft-plugin: warning: ${safeText(message, 500)}`) },
       ...(maxModuleBytes === undefined ? {} : { maxModuleBytes }),
       ...(maxModuleGzipBytes === undefined ? {} : { maxModuleGzipBytes }),
     });
-    const flushWarnings = () => {
-      for (const w of warnings.splice(0)) err(`clawft-plugin: warning: ${safeText(w, 500)}`);
-    };
     const need = (index: number, what: string): string => {
       const value = positionals[index];
       if (value === undefined || value === "") throw new UsageError(`missing ${what}; see clawft-plugin ${command} --help`);
@@ -230,208 +229,217 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       }
     };
 
-    try {
-      switch (command) {
-        case "install": {
-          const source = need(0, "<path|url>");
-          noMore(1);
-          let lastShown = -1;
-          const onProgress = (p: DownloadProgress) => {
-            const pct = p.total ? Math.floor((p.received / p.total) * 100) : undefined;
-            const text = `downloading ${safeText(p.url)}: ${formatBytes(p.received)}${p.total ? ` / ${formatBytes(p.total)} (${pct}%)` : ""}`;
-            if (io.stderrIsTTY) {
-              io.stderr.write(`\r${text}${p.done ? "\n" : ""}`);
-            } else if (p.done || (pct !== undefined && pct >= lastShown + 25) || lastShown === -1) {
-              lastShown = pct ?? 0;
-              err(text);
-            }
-          };
-          try {
-            const result = await manager.install(source, {
-              onProgress,
-              ...(values["allow-downgrade"] === true ? { allowDowngrade: true } : {}),
-            });
-            flushWarnings();
-            if (json) out(JSON.stringify(result, null, 2));
-            else {
-              const p = result.plugin;
-              const verb = result.previousVersion ? `upgraded ${p.id} ${result.previousVersion} -> ${p.version}` : `installed ${p.id} ${p.version}`;
-              out(`${verb} (${signatureText(p.signature)}, module sha256 ${p.moduleSha256.slice(0, 16)}…)`);
-              const granted = describePermissions(result.newlyApproved);
-              if (granted.length > 0) out(`approved: ${granted.map((l) => safeText(l)).join(", ")}`);
-            }
-          } catch (error) {
-            flushWarnings();
-            throw withRefusal(error, refusal);
+    switch (command) {
+      case "install": {
+        const source = need(0, "<path|url>");
+        noMore(1);
+        let lastShown = -1;
+        const onProgress = (p: DownloadProgress) => {
+          const pct = p.total ? Math.floor((p.received / p.total) * 100) : undefined;
+          const text = `downloading ${safeText(p.url)}: ${formatBytes(p.received)}${p.total ? ` / ${formatBytes(p.total)} (${pct}%)` : ""}`;
+          if (io.stderrIsTTY) {
+            io.stderr.write(`\r${text}${p.done ? "\n" : ""}`);
+          } else if (p.done || (pct !== undefined && pct >= lastShown + 25) || lastShown === -1) {
+            lastShown = pct ?? 0;
+            err(text);
           }
-          return EXIT.OK;
-        }
-        case "list": {
-          noMore(0);
-          const plugins = await manager.list();
-          if (json) out(JSON.stringify(plugins, null, 2));
-          else if (plugins.length === 0) out(`no plugins installed in ${dataDir}`);
-          else {
-            out(
-              table(
-                ["ID", "VERSION", "NAME", "SIGNATURE", "SOURCE"],
-                plugins.map((p) => [p.id, safeText(p.version, 40), safeText(p.name, 40), signatureText(p.signature), p.source.kind]),
-              ),
-            );
-          }
-          return EXIT.OK;
-        }
-        case "info": {
-          const id = need(0, "<id>");
-          noMore(1);
-          const p = await manager.info(id);
-          const approvals = await manager.permissions(id);
-          const current = approvals.find((a) => a.version === p.version);
-          if (json) out(JSON.stringify({ ...p, approved: current?.permissions ?? null }, null, 2));
-          else {
-            out(`${p.id} ${safeText(p.version, 40)} "${safeText(p.name)}"`);
-            if (p.description) out(`  description: ${safeText(p.description, 500)}`);
-            out(`  source:      ${p.source.kind} ${safeText(p.source.location, 300)}`);
-            out(`  signature:   ${signatureText(p.signature)}${"keyId" in p.signature ? ` (key ${p.signature.keyId})` : ""}`);
-            out(`  module:      ${safeText(p.wasmModule)} (${formatBytes(p.moduleBytes)}, sha256 ${p.moduleSha256})`);
-            out(`  manifest:    sha256 ${p.manifestSha256}`);
-            out(`  installed:   ${p.installedAt}`);
-            const asked = describePermissions(p.permissions);
-            out(`  asks for:    ${asked.length ? asked.map((l) => safeText(l)).join(", ") : "nothing"}`);
-            out(`  approved:    ${current ? describePermissions(current.permissions).map((l) => safeText(l)).join(", ") || "nothing" : "not yet (asked at first run)"}`);
-          }
-          return EXIT.OK;
-        }
-        case "permissions": {
-          const id = need(0, "<id>");
-          noMore(1);
-          const approvals = await manager.permissions(id);
-          if (json) out(JSON.stringify(approvals, null, 2));
-          else if (approvals.length === 0) out(`no approvals stored for ${safeText(id)}`);
-          else {
-            for (const a of approvals) {
-              out(`${a.pluginId} ${safeText(a.version, 40)} (granted ${a.grantedAt}):`);
-              const lines = describePermissions(a.permissions);
-              for (const line of lines.length ? lines : ["nothing"]) out(`  ${safeText(line)}`);
-            }
-          }
-          return EXIT.OK;
-        }
-        case "revoke": {
-          const id = need(0, "<id>");
-          noMore(1);
-          const version = typeof values.version === "string" ? values.version : undefined;
-          const removed = await manager.revoke(id, version);
-          if (json) out(JSON.stringify({ pluginId: id, version: version ?? null, revoked: removed }));
-          else out(removed === 0 ? `no approvals stored for ${safeText(id)}` : `revoked ${removed} approval(s) of ${safeText(id)}; it will ask again before its next run`);
-          return EXIT.OK;
-        }
-        case "remove": {
-          const id = need(0, "<id>");
-          noMore(1);
-          const removed = await manager.remove(id);
-          if (json) out(JSON.stringify({ removed: removed.id, version: removed.version }));
-          else out(`removed ${removed.id} ${safeText(removed.version, 40)} (and its approvals)`);
-          return EXIT.OK;
-        }
-        case "run": {
-          const id = need(0, "<id>");
-          const tool = need(1, "<tool>");
-          noMore(3);
-          const params = positionals[2] ?? "{}";
-          try {
-            JSON.parse(params);
-          } catch {
-            throw new UsageError("[json] must be valid JSON (the tool's parameters)");
-          }
-          try {
-            const opened = await manager.open(id, { approve });
-            const { runInstalledTool } = await loadRunner();
-            const output = await runInstalledTool(manager, opened, tool, params);
-            if (json) out(JSON.stringify({ pluginId: id, tool, output }));
-            else out(output);
-          } catch (error) {
-            throw withRefusal(error, refusal);
-          }
-          return EXIT.OK;
-        }
-        case "audit": {
-          noMore(0);
-          const since = typeof values.since === "string" ? parseSince(values.since, Date.now()) : undefined;
-          if (typeof values.since === "string" && since === undefined) {
-            throw new UsageError("--since must be an ISO date/time (2026-11-25T10:00:00Z) or a duration (30m, 2h, 7d)");
-          }
-          const limit = positiveIntOption(values.limit as string | undefined, "limit");
-          const { events, skipped } = await readAuditLog(manager.auditLogPath, {
-            ...(typeof values.plugin === "string" ? { pluginId: values.plugin } : {}),
-            ...(since === undefined ? {} : { since }),
-            ...(limit === undefined ? {} : { limit }),
+        };
+        try {
+          const result = await manager.install(source, {
+            onProgress,
+            ...(values["allow-downgrade"] === true ? { allowDowngrade: true } : {}),
           });
-          if (skipped > 0) err(`clawft-plugin: warning: skipped ${skipped} unreadable line(s) in ${manager.auditLogPath}`);
-          if (json) out(JSON.stringify(events, null, 2));
-          else if (events.length === 0) out("no audit entries");
+          if (json) out(JSON.stringify(result, null, 2));
+          else {
+            const p = result.plugin;
+            const verb = result.previousVersion ? `upgraded ${p.id} ${result.previousVersion} -> ${p.version}` : `installed ${p.id} ${p.version}`;
+            out(`${verb} (${signatureText(p.signature)}, module sha256 ${p.moduleSha256.slice(0, 16)}…)`);
+            const granted = describePermissions(result.newlyApproved);
+            if (granted.length > 0) out(`approved: ${granted.map((l) => safeText(l)).join(", ")}`);
+          }
+        } catch (error) {
+          throw withRefusal(error, refusal);
+        }
+        return EXIT.OK;
+      }
+      case "list": {
+        noMore(0);
+        const plugins = await manager.list();
+        if (json) out(JSON.stringify(plugins, null, 2));
+        else if (plugins.length === 0) out(`no plugins installed in ${dataDir}`);
+        else {
+          out(
+            table(
+              ["ID", "VERSION", "NAME", "SIGNATURE", "SOURCE"],
+              plugins.map((p) => [p.id, safeText(p.version, 40), safeText(p.name, 40), signatureText(p.signature), p.source.kind]),
+            ),
+          );
+        }
+        return EXIT.OK;
+      }
+      case "info": {
+        const id = need(0, "<id>");
+        noMore(1);
+        const p = await manager.info(id);
+        const approvals = await manager.permissions(id);
+        const current = approvals.find((a) => a.version === p.version);
+        if (json) out(JSON.stringify({ ...p, approved: current?.permissions ?? null }, null, 2));
+        else {
+          out(`${p.id} ${safeText(p.version, 40)} "${safeText(p.name)}"`);
+          if (p.description) out(`  description: ${safeText(p.description, 500)}`);
+          out(`  source:      ${p.source.kind} ${safeText(p.source.location, 300)}`);
+          out(`  signature:   ${signatureText(p.signature)}${"keyId" in p.signature ? ` (key ${p.signature.keyId})` : ""}`);
+          out(`  module:      ${safeText(p.wasmModule)} (${formatBytes(p.moduleBytes)}, sha256 ${p.moduleSha256})`);
+          out(`  manifest:    sha256 ${p.manifestSha256}`);
+          out(`  installed:   ${p.installedAt}`);
+          const asked = describePermissions(p.permissions);
+          out(`  asks for:    ${asked.length ? asked.map((l) => safeText(l)).join(", ") : "nothing"}`);
+          out(`  approved:    ${current ? describePermissions(current.permissions).map((l) => safeText(l)).join(", ") || "nothing" : "not yet (asked at first run)"}`);
+        }
+        return EXIT.OK;
+      }
+      case "permissions": {
+        const id = need(0, "<id>");
+        noMore(1);
+        const approvals = await manager.permissions(id);
+        if (json) out(JSON.stringify(approvals, null, 2));
+        else if (approvals.length === 0) out(`no approvals stored for ${safeText(id)}`);
+        else {
+          for (const a of approvals) {
+            out(`${a.pluginId} ${safeText(a.version, 40)} (granted ${a.grantedAt}):`);
+            const lines = describePermissions(a.permissions);
+            for (const line of lines.length ? lines : ["nothing"]) out(`  ${safeText(line)}`);
+          }
+        }
+        return EXIT.OK;
+      }
+      case "revoke": {
+        const id = need(0, "<id>");
+        noMore(1);
+        const version = typeof values.version === "string" ? values.version : undefined;
+        const removed = await manager.revoke(id, version);
+        if (json) out(JSON.stringify({ pluginId: id, version: version ?? null, revoked: removed }));
+        else out(removed === 0 ? `no approvals stored for ${safeText(id)}` : `revoked ${removed} approval(s) of ${safeText(id)}; it will ask again before its next run`);
+        return EXIT.OK;
+      }
+      case "remove": {
+        const id = need(0, "<id>");
+        noMore(1);
+        const removed = await manager.remove(id);
+        if (json) out(JSON.stringify({ removed: removed.id, version: removed.version }));
+        else out(`removed ${removed.id} ${safeText(removed.version, 40)} (and its approvals)`);
+        return EXIT.OK;
+      }
+      case "run": {
+        const id = need(0, "<id>");
+        const tool = need(1, "<tool>");
+        noMore(3);
+        const params = positionals[2] ?? "{}";
+        try {
+          JSON.parse(params);
+        } catch {
+          throw new UsageError("[json] must be valid JSON (the tool's parameters)");
+        }
+        try {
+          const opened = await manager.open(id, { approve });
+          const { runInstalledTool } = await loadRunner();
+          const output = await runInstalledTool(manager, opened, tool, params);
+          if (json) out(JSON.stringify({ pluginId: id, tool, output }));
+          else out(output);
+        } catch (error) {
+          throw withRefusal(error, refusal);
+        }
+        return EXIT.OK;
+      }
+      case "audit": {
+        noMore(0);
+        const since = typeof values.since === "string" ? parseSince(values.since, Date.now()) : undefined;
+        if (typeof values.since === "string" && since === undefined) {
+          throw new UsageError("--since must be an ISO date/time (2026-11-25T10:00:00Z) or a duration (30m, 2h, 7d)");
+        }
+        const limit = positiveIntOption(values.limit as string | undefined, "limit");
+        const { events, skipped } = await readAuditLog(manager.auditLogPath, {
+          ...(typeof values.plugin === "string" ? { pluginId: values.plugin } : {}),
+          ...(since === undefined ? {} : { since }),
+          ...(limit === undefined ? {} : { limit }),
+        });
+        if (skipped > 0) err(`clawft-plugin: warning: skipped ${skipped} unreadable line(s) in ${manager.auditLogPath}`);
+        if (json) out(JSON.stringify(events, null, 2));
+        else if (events.length === 0) out("no audit entries");
+        else {
+          out(
+            table(
+              ["TIME", "PLUGIN", "FUNCTION", "RESULT", "CODE", "MS", "ARGS"],
+              events.map((e) => [
+                e.timestamp === undefined ? "-" : new Date(e.timestamp).toISOString(),
+                safeText(e.pluginId, 60),
+                safeText(e.function, 20),
+                safeText(e.result, 10),
+                safeText(e.code ?? "", 40),
+                e.durationMs.toFixed(1),
+                safeText(
+                  Object.entries(e.args)
+                    .map(([k, v]) => `${k}=${String(v)}`)
+                    .join(" "),
+                  120,
+                ),
+              ]),
+            ),
+          );
+        }
+        return EXIT.OK;
+      }
+      case "sign": {
+        const folder = need(0, "<folder>");
+        noMore(1);
+        if (typeof values.key !== "string") throw new UsageError("missing --key <private key .pem>");
+        let pem: string;
+        try {
+          pem = await readFile(values.key, "utf8");
+        } catch (error) {
+          throw new UsageError(`cannot read key file ${values.key}: ${(error as Error).message}`);
+        }
+        const signed = await signPluginFolder(folder, pem);
+        if (json) out(JSON.stringify(signed));
+        else out(`wrote ${signed.path} (public key id ${signed.keyId})`);
+        return EXIT.OK;
+      }
+      case "keys": {
+        const sub = need(0, "keys subcommand (add, list, remove)");
+        if (sub === "list") {
+          noMore(1);
+          const keys = await manager.listKeys();
+          if (json) out(JSON.stringify(keys, null, 2));
+          else if (keys.length === 0) out("no trusted keys (registry installs will be refused)");
           else {
             out(
               table(
-                ["TIME", "PLUGIN", "FUNCTION", "RESULT", "CODE", "MS", "ARGS"],
-                events.map((e) => [
-                  e.timestamp === undefined ? "-" : new Date(e.timestamp).toISOString(),
-                  safeText(e.pluginId, 60),
-                  safeText(e.function, 20),
-                  safeText(e.result, 10),
-                  safeText(e.code ?? "", 40),
-                  e.durationMs.toFixed(1),
-                  safeText(
-                    Object.entries(e.args)
-                      .map(([k, v]) => `${k}=${String(v)}`)
-                      .join(" "),
-                    120,
-                  ),
-                ]),
+                ["ID", "NAME", "ADDED", "SOURCE"],
+                keys.map((k) => [k.id.slice(0, 16), safeText(k.name ?? "", 40), k.addedAt ?? "-", k.source]),
               ),
             );
           }
           return EXIT.OK;
         }
-        case "keys": {
-          const sub = need(0, "keys subcommand (add, list, remove)");
-          if (sub === "list") {
-            noMore(1);
-            const keys = await manager.listKeys();
-            if (json) out(JSON.stringify(keys, null, 2));
-            else if (keys.length === 0) out("no trusted keys (registry installs will be refused)");
-            else {
-              out(
-                table(
-                  ["ID", "NAME", "ADDED", "SOURCE"],
-                  keys.map((k) => [k.id.slice(0, 16), safeText(k.name ?? "", 40), k.addedAt ?? "-", k.source]),
-                ),
-              );
-            }
-            return EXIT.OK;
-          }
-          if (sub === "add") {
-            const keyArg = need(1, "<public key | key file>");
-            noMore(2);
-            const keyText = await readKeyArgument(keyArg);
-            const added = await manager.addKey(keyText, typeof values.name === "string" ? values.name : undefined);
-            if (json) out(JSON.stringify(added, null, 2));
-            else out(`trusted key added: ${added.id}${added.name ? ` (${safeText(added.name)})` : ""}`);
-            return EXIT.OK;
-          }
-          if (sub === "remove") {
-            const idArg = need(1, "<key id>");
-            noMore(2);
-            const removed = await manager.removeKey(idArg);
-            if (json) out(JSON.stringify(removed, null, 2));
-            else out(`trusted key removed: ${removed.id}`);
-            return EXIT.OK;
-          }
-          throw new UsageError(`unknown keys subcommand ${JSON.stringify(safeText(sub))} (add, list, remove)`);
+        if (sub === "add") {
+          const keyArg = need(1, "<public key | key file>");
+          noMore(2);
+          const keyText = await readKeyArgument(keyArg);
+          const added = await manager.addKey(keyText, typeof values.name === "string" ? values.name : undefined);
+          if (json) out(JSON.stringify(added, null, 2));
+          else out(`trusted key added: ${added.id}${added.name ? ` (${safeText(added.name)})` : ""}`);
+          return EXIT.OK;
         }
+        if (sub === "remove") {
+          const idArg = need(1, "<key id>");
+          noMore(2);
+          const removed = await manager.removeKey(idArg);
+          if (json) out(JSON.stringify(removed, null, 2));
+          else out(`trusted key removed: ${removed.id}`);
+          return EXIT.OK;
+        }
+        throw new UsageError(`unknown keys subcommand ${JSON.stringify(safeText(sub))} (add, list, remove)`);
       }
-    } finally {
-      flushWarnings();
     }
   } catch (error) {
     return reportError(error, io, debug, command);

@@ -38,6 +38,7 @@ Commands:
   remove <id>                 uninstall a plugin and revoke its approvals
   audit                       show the audit log (--plugin <id>, --since <time>, --limit <n>)
   keys add|list|remove        manage trusted Ed25519 signing keys
+  sign <folder> --key <pem>   (plugin authors) write clawft.plugin.sig for a plugin folder
 
 Run "clawft-plugin <command> --help" for the options of a command.
 
@@ -112,6 +113,17 @@ time, plugin, function, result, error code, duration, redacted arguments.
   --since <time>   ISO date/time (2026-11-25, 2026-11-25T10:00:00Z) or a duration back
                    from now (90s, 15m, 2h, 7d)
   --limit <n>      only the last n entries
+
+${COMMON}`,
+  sign: `Usage: clawft-plugin sign <folder> --key <private key .pem> [--json]
+
+For plugin authors: signs the folder's clawft.plugin.json and the module it names with an
+Ed25519 private key (PEM, PKCS#8) and writes clawft.plugin.sig next to the manifest. Users
+trust the matching public key with "clawft-plugin keys add".
+
+Create a key pair with OpenSSL:
+  openssl genpkey -algorithm ed25519 -out signing-key.pem
+  openssl pkey -in signing-key.pem -pubout -out signing-key.pub.pem
 
 ${COMMON}`,
   keys: `Usage: clawft-plugin keys add <public key | key file> [--name <label>]

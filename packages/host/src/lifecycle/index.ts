@@ -41,3 +41,4 @@ export {
 } from "./permissions.js";
 export type { DownloadProgress } from "./download.js";
 export { runInstalledTool } from "./run.js";
+export { parsePrivateKey, signPluginFolder } from "./sign.js";

@@ -91,7 +91,7 @@ describe("clawft-plugin CLI (built binary)", { timeout: 240_000 }, () => {
       expect(help.stdout).toContain(`  ${c} `);
     }
     expect(help.stdout).toContain("Exit codes:");
-    for (const c of ["install", "list", "info", "run", "permissions", "revoke", "remove", "audit", "keys"]) {
+    for (const c of ["install", "list", "info", "run", "permissions", "revoke", "remove", "audit", "keys", "sign"]) {
       const r = await cli([c, "--help"]);
       expect(r.code, c).toBe(0);
       expect(r.stdout, c).toMatch(/^Usage: clawft-plugin /);
@@ -200,10 +200,14 @@ describe("clawft-plugin CLI (built binary)", { timeout: 240_000 }, () => {
 
     const unsignedDir = await folder("unsigned", {});
     const unsigned = await packFolder(unsignedDir, join(tmp.path, "unsigned.tgz"));
-    const signedDir = await writePluginFolder(
-      join(tmp.path, "src", "signed"),
-      pluginFiles({ manifest: manifestFor({ tools: ["echo", "fail"] }), module: Buffer.from(toolBasic), signWith: signer.privateKey }),
-    );
+    // The author signs with `clawft-plugin sign`.
+    const signedDir = await folder("signed", {});
+    const privatePem = join(tmp.path, "signer.pem");
+    await writeFile(privatePem, signer.privateKey.export({ type: "pkcs8", format: "pem" }).toString());
+    const signing = await cli(["sign", signedDir, "--key", privatePem, "--json"]);
+    expect(signing.code, signing.stderr).toBe(0);
+    expect(JSON.parse(signing.stdout)).toMatchObject({ keyId: id });
+    expect((await cli(["sign", signedDir, "--key", pem])).code).toBe(6); // a public key cannot sign
     const signed = await packFolder(signedDir, join(tmp.path, "signed.tgz"));
     await using server = await startLoopbackServer((req, res) => {
       res.setHeader("content-type", "application/gzip");
