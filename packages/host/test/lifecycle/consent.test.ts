@@ -1,4 +1,5 @@
 import { readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createTempDir, type TempDir } from "@clawft/test-utils";
@@ -173,6 +174,33 @@ describe("consent", () => {
     const error = await m.open("com.example.weather").catch((e: unknown) => e);
     expect(LifecycleError.isInstance(error)).toBe(true);
     expect((error as LifecycleError).code).toBe("PLUGIN_STATE_CORRUPT");
+  });
+
+  it("revoke takes one version or all; lifecycle events go to the clawft:lifecycle channel", async () => {
+    const events: { type: string; pluginId: string; version?: string }[] = [];
+    const onEvent = (e: unknown) => events.push(e as (typeof events)[number]);
+    subscribe("clawft:lifecycle", onEvent);
+    try {
+      const m = new PluginManager({ dataDir, logger: quiet, approve: () => true });
+      await m.install(await folderWith("v1", { version: "1.0.0", permissions: { env_vars: ["A"] } }));
+      await m.install(await folderWith("v2", { version: "1.1.0", permissions: { env_vars: ["A", "B"] } }));
+      expect((await m.permissions("com.example.weather")).map((a) => a.version).sort()).toEqual(["1.0.0", "1.1.0"]);
+      expect(await m.revoke("com.example.weather", "1.0.0")).toBe(1);
+      expect((await m.permissions("com.example.weather")).map((a) => a.version)).toEqual(["1.1.0"]);
+      expect(await m.revoke("com.example.weather")).toBe(1);
+      expect(await m.revoke("com.example.weather")).toBe(0);
+      expect(events.map((e) => [e.type, e.version ?? null])).toEqual([
+        ["consent-granted", "1.0.0"],
+        ["install", "1.0.0"],
+        ["consent-granted", "1.1.0"],
+        ["install", "1.1.0"],
+        ["revoke", "1.0.0"],
+        ["revoke", null],
+        ["revoke", null],
+      ]);
+    } finally {
+      unsubscribe("clawft:lifecycle", onEvent);
+    }
   });
 
   it("a registry-signed plugin's consent is still asked (a signature is not consent)", async () => {
