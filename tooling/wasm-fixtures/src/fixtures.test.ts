@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { componentWit } from "@bytecodealliance/jco";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildAllFixtures, buildFixture, cacheDir, fixtureNames, fixturePath, fixtureSources, type FixtureName } from "./build.js";
 import { runComponent, type TestHost, type TestPlugin } from "./harness.js";
@@ -215,6 +216,35 @@ describe("host-calls", () => {
       ["log", 2, "€".repeat(1700)],
       ["log", 2, "ababab"],
     ]);
+  });
+
+  it("property: the WAT params-json parser decodes whatever JSON.stringify writes (and refuses lone surrogates)", async () => {
+    const host = recordingHost();
+    const plugin = await instantiate("host-calls", host);
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: "binary", maxLength: 40 }),
+          // lone surrogates (JSON.stringify writes them as \\uD8xx escapes)
+          fc
+            .tuple(fc.string({ maxLength: 5 }), fc.integer({ min: 0xd800, max: 0xdfff }), fc.string({ maxLength: 5 }))
+            .map(([a, unit, b]) => a + String.fromCharCode(unit) + b),
+        ),
+        fc.string({ unit: "grapheme", maxLength: 40 }), fc.constantFrom("", " ", "\n "), (path, content, space) => {
+        host.calls.length = 0;
+        const params = `${space}[${space}${JSON.stringify("/p/" + path)}${space},${space}${JSON.stringify(content)}${space}]${space}`;
+        const result = call(plugin, "write", params);
+        // well-formed UTF-16: no lone surrogate (a code point of category Cs)
+        if (!/\p{Cs}/u.test("/p/" + path)) {
+          expect(result).toEqual({ ok: "ok" });
+          expect(host.calls).toEqual([["write", "/p/" + path, content]]);
+        } else {
+          expect(result).toEqual({ err: "bad params-json: expected a JSON array of strings, integers or null" });
+          expect(host.calls).toEqual([]);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it("refuses malformed params-json with a clear err and calls nothing", async () => {
