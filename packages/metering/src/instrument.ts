@@ -166,6 +166,8 @@ export interface InstrumentStats {
   /** Functions without loops or calls: charged at entry without a check. */
   leafFunctions: number;
   loops: number;
+  /** Loops without calls that carry the counter in a local (see the README). */
+  localLoops: number;
   /** `if` arms with their own counter update (small ones are folded into the enclosing region). */
   ifArms: number;
   /** Code after labelled blocks with its own counter update. */
@@ -198,6 +200,13 @@ interface SubRegion {
   isIf: boolean;
 }
 
+/** How a loop hangs in its parent: 0 block child, 1 if-true, 2 if-false, 3 loop body, 4 function body. */
+interface LoopAttach {
+  kind: 0 | 1 | 2 | 3 | 4;
+  parent: number;
+  index: number;
+}
+
 /** What one walk of a function found. */
 interface FunctionScan {
   /** Cost of each region; region 0 is the function entry. */
@@ -207,6 +216,14 @@ interface FunctionScan {
   /** Loop expressions with their body's region. */
   loops: number[];
   loopRegions: number[];
+  /** Per loop: the innermost enclosing loop (index into `loops`) or -1. */
+  loopParent: number[];
+  /** Per loop: a call happens somewhere inside it. */
+  loopHasCall: boolean[];
+  /** Per loop: where it hangs in its parent, when that parent can be rewritten (else undefined). */
+  loopAttach: (LoopAttach | undefined)[];
+  /** Per region: the innermost loop containing it, or -1. */
+  regionLoop: number[];
   memoryGrows: number[];
   tableGrows: number[];
   needsFlatten: boolean;
@@ -223,11 +240,15 @@ interface FunctionScan {
  * An expression kind the walker does not know throws: a module must never
  * come out partly unmetered.
  */
-function scanFunction(body: number, flattened: boolean): FunctionScan {
+function scanFunction(fn: number, body: number, flattened: boolean): FunctionScan {
   const scan: FunctionScan = {
     regionCost: [0],
     loops: [],
     loopRegions: [],
+    loopParent: [],
+    loopHasCall: [],
+    loopAttach: [],
+    regionLoop: [-1],
     subRegions: [],
     memoryGrows: [],
     tableGrows: [],
@@ -235,6 +256,23 @@ function scanFunction(body: number, flattened: boolean): FunctionScan {
     calls: false,
   };
   const cost = scan.regionCost;
+  const regionLoop = scan.regionLoop;
+  const newRegion = (loop: number): number => {
+    regionLoop.push(loop);
+    return cost.push(0) - 1;
+  };
+  /** Loops found as a child of a parent we can rewrite, keyed by expression. */
+  const attach = new Map<number, LoopAttach>();
+  const noteLoop = (child: number, kind: LoopAttach["kind"], parent: number, index: number): void => {
+    if (child !== 0 && B._BinaryenExpressionGetId(child) === ID.Loop) attach.set(child, { kind, parent, index });
+  };
+  const markCall = (r: number): void => {
+    scan.calls = true;
+    for (let l = regionLoop[r] as number; l >= 0 && !scan.loopHasCall[l]; l = scan.loopParent[l] as number) {
+      scan.loopHasCall[l] = true;
+    }
+  };
+  noteLoop(body, 4, fn, 0);
   const exprs: number[] = [body];
   const regions: number[] = [0];
   const push = (e: number, r: number): void => {
@@ -258,8 +296,10 @@ function scanFunction(body: number, flattened: boolean): FunctionScan {
         for (let i = 0; i < n; i++) {
           const child = B._BinaryenBlockGetChildAt(e, i);
           push(child, current);
-          if (i + 1 < n && B._BinaryenExpressionGetId(child) === ID.Block && B._BinaryenBlockGetName(child) !== 0) {
-            const tail = cost.push(0) - 1;
+          const childId = B._BinaryenExpressionGetId(child);
+          if (childId === ID.Loop) attach.set(child, { kind: 0, parent: e, index: i });
+          if (i + 1 < n && childId === ID.Block && B._BinaryenBlockGetName(child) !== 0) {
+            const tail = newRegion(regionLoop[current] as number);
             scan.subRegions.push({ parent: current, expr: e, a: tail, b: i + 1, isIf: false });
             current = tail;
           }
@@ -267,21 +307,30 @@ function scanFunction(body: number, flattened: boolean): FunctionScan {
         break;
       }
       case ID.Loop: {
-        const region = cost.push(0) - 1;
+        const index = scan.loops.length;
         scan.loops.push(e);
+        scan.loopParent.push(regionLoop[r] as number);
+        scan.loopHasCall.push(false);
+        scan.loopAttach.push(attach.get(e));
+        const region = newRegion(index);
         scan.loopRegions.push(region);
-        push(B._BinaryenLoopGetBody(e), region);
+        const loopBody = B._BinaryenLoopGetBody(e);
+        noteLoop(loopBody, 3, e, 0);
+        push(loopBody, region);
         break;
       }
       case ID.If: {
         cost[r] = (cost[r] as number) + 1;
         push(B._BinaryenIfGetCondition(e), r);
-        const t = cost.push(0) - 1;
-        push(B._BinaryenIfGetIfTrue(e), t);
+        const t = newRegion(regionLoop[r] as number);
+        const ifTrue = B._BinaryenIfGetIfTrue(e);
+        noteLoop(ifTrue, 1, e, 0);
+        push(ifTrue, t);
         const ifFalse = B._BinaryenIfGetIfFalse(e);
         let f = -1;
         if (ifFalse !== 0) {
-          f = cost.push(0) - 1;
+          f = newRegion(regionLoop[r] as number);
+          noteLoop(ifFalse, 2, e, 0);
           push(ifFalse, f);
         }
         scan.subRegions.push({ parent: r, expr: e, a: t, b: f, isIf: true });
@@ -318,14 +367,14 @@ function scanFunction(body: number, flattened: boolean): FunctionScan {
         push(B._BinaryenSwitchGetValue(e), r);
         break;
       case ID.Call: {
-        scan.calls = true;
+        markCall(r);
         cost[r] = (cost[r] as number) + 1;
         const n = B._BinaryenCallGetNumOperands(e);
         for (let i = 0; i < n; i++) push(B._BinaryenCallGetOperandAt(e, i), r);
         break;
       }
       case ID.CallIndirect: {
-        scan.calls = true;
+        markCall(r);
         cost[r] = (cost[r] as number) + 1;
         push(B._BinaryenCallIndirectGetTarget(e), r);
         const n = B._BinaryenCallIndirectGetNumOperands(e);
@@ -515,6 +564,7 @@ export function instrumentModule(module: binaryen.Module, plan: InstrumentPlan):
     functions: 0,
     leafFunctions: 0,
     loops: 0,
+    localLoops: 0,
     ifArms: 0,
     blockTails: 0,
     memoryGrows: 0,
@@ -545,13 +595,22 @@ export function instrumentModule(module: binaryen.Module, plan: InstrumentPlan):
   for (let i = 0; i < module.getNumTables(); i++) tableNames.push(binaryen.getTableInfo(module.getTableByIndex(i)).name);
   const tableGrowChecks = new Map<string, string>();
 
-  const makeDecrement = (amount: number): number =>
-    module.global.set(fuelGlobal, module.i64.sub(module.global.get(fuelGlobal, i64), module.i64.const(BigInt(amount) as unknown as number)));
-  const makeCheck = (amount: number, tmp: number): number[] => [
-    module.global.set(
-      fuelGlobal,
-      module.local.tee(tmp, module.i64.sub(module.global.get(fuelGlobal, i64), module.i64.const(BigInt(amount) as unknown as number)), i64),
-    ),
+  /*
+   * Every charge leaves the function's i64 local `tmp` equal to the global,
+   * so until the next call (which may change the global) the local is as good
+   * as the global. Inside loops without calls the charge reads the local
+   * ("local form"): the loop then carries its counter in a register instead
+   * of through memory (no store-to-load dependency between iterations); the
+   * global is still written at every charge, so it is always up to date for
+   * out_of_fuel, traps and the host.
+   */
+  const makeDecrement = (amount: number, tmp: number, local: boolean): number => {
+    const current = local ? module.local.get(tmp, i64) : module.global.get(fuelGlobal, i64);
+    const next = module.i64.sub(current, module.i64.const(BigInt(amount) as unknown as number));
+    return module.global.set(fuelGlobal, tmp < 0 ? next : module.local.tee(tmp, next, i64));
+  };
+  const makeCheck = (amount: number, tmp: number, local: boolean): number[] => [
+    makeDecrement(amount, tmp, local),
     module.if(
       module.i64.lt_s(module.local.get(tmp, i64), module.i64.const(0n as unknown as number)),
       module.block(null, [module.call(outOfFuel, [], binaryen.none), module.unreachable()], binaryen.none),
@@ -562,10 +621,10 @@ export function instrumentModule(module: binaryen.Module, plan: InstrumentPlan):
   let usesMemGrow = false;
   let usesTableGrow = false;
   for (const f of functions) {
-    let scan = scanFunction(B._BinaryenFunctionGetBody(f), false);
+    let scan = scanFunction(f, B._BinaryenFunctionGetBody(f), false);
     if (scan.needsFlatten) {
       module.runPassesOnFunction(f, ["flatten"]);
-      scan = scanFunction(B._BinaryenFunctionGetBody(f), true);
+      scan = scanFunction(f, B._BinaryenFunctionGetBody(f), true);
     }
     stats.functions++;
     for (const g of scan.memoryGrows) {
@@ -588,6 +647,28 @@ export function instrumentModule(module: binaryen.Module, plan: InstrumentPlan):
     usesFuel = true;
     const cost = scan.regionCost;
     const tmp = scan.loops.length === 0 && !scan.calls ? -1 : B._BinaryenFunctionAddVar(f, i64);
+    // Loops without calls whose parent we can rewrite get `tmp = fuel` just
+    // before them and use the local form inside (nested ones inherit it).
+    const localOk: boolean[] = [];
+    scan.loops.forEach((loop, i) => {
+      const parent = scan.loopParent[i] as number;
+      const inherited = parent >= 0 && (localOk[parent] as boolean);
+      const at = scan.loopAttach[i];
+      const own = !inherited && !scan.loopHasCall[i] && at !== undefined;
+      localOk[i] = inherited || own;
+      if (!own || at === undefined) return;
+      const wrap = (inner: number): number => module.block(null, [module.local.set(tmp, module.global.get(fuelGlobal, i64)), inner], binaryen.auto);
+      if (at.kind === 0) B._BinaryenBlockSetChildAt(at.parent, at.index, wrap(loop));
+      else if (at.kind === 1) B._BinaryenIfSetIfTrue(at.parent, wrap(loop));
+      else if (at.kind === 2) B._BinaryenIfSetIfFalse(at.parent, wrap(loop));
+      else if (at.kind === 3) B._BinaryenLoopSetBody(at.parent, wrap(loop));
+      else B._BinaryenFunctionSetBody(at.parent, wrap(loop));
+      stats.localLoops++;
+    });
+    const localForm = (region: number): boolean => {
+      const l = scan.regionLoop[region] as number;
+      return l >= 0 && (localOk[l] as boolean);
+    };
     // Fold small sub-regions into their parents, innermost first.
     const sub = scan.subRegions;
     for (let i = sub.length - 1; i >= 0; i--) {
@@ -613,26 +694,27 @@ export function instrumentModule(module: binaryen.Module, plan: InstrumentPlan):
       if (s.isIf) {
         const t = cost[s.a] as number;
         if (t > 0) {
-          B._BinaryenIfSetIfTrue(s.expr, module.block(null, [makeDecrement(t), B._BinaryenIfGetIfTrue(s.expr)], binaryen.auto));
+          B._BinaryenIfSetIfTrue(s.expr, module.block(null, [makeDecrement(t, tmp, localForm(s.a)), B._BinaryenIfGetIfTrue(s.expr)], binaryen.auto));
           stats.ifArms++;
         }
         const f = s.b < 0 ? 0 : (cost[s.b] as number);
         if (f > 0) {
-          B._BinaryenIfSetIfFalse(s.expr, module.block(null, [makeDecrement(f), B._BinaryenIfGetIfFalse(s.expr)], binaryen.auto));
+          B._BinaryenIfSetIfFalse(s.expr, module.block(null, [makeDecrement(f, tmp, localForm(s.b)), B._BinaryenIfGetIfFalse(s.expr)], binaryen.auto));
           stats.ifArms++;
         }
       } else {
         const t = cost[s.a] as number;
         if (t > 0) {
           const child = B._BinaryenBlockGetChildAt(s.expr, s.b);
-          B._BinaryenBlockSetChildAt(s.expr, s.b, module.block(null, [makeDecrement(t), child], binaryen.auto));
+          B._BinaryenBlockSetChildAt(s.expr, s.b, module.block(null, [makeDecrement(t, tmp, localForm(s.a)), child], binaryen.auto));
           stats.blockTails++;
         }
       }
     }
     scan.loops.forEach((loop, i) => {
-      const c = Math.max(1, cost[scan.loopRegions[i] as number] as number);
-      B._BinaryenLoopSetBody(loop, module.block(null, [...makeCheck(c, tmp), B._BinaryenLoopGetBody(loop)], binaryen.auto));
+      const region = scan.loopRegions[i] as number;
+      const c = Math.max(1, cost[region] as number);
+      B._BinaryenLoopSetBody(loop, module.block(null, [...makeCheck(c, tmp, localForm(region)), B._BinaryenLoopGetBody(loop)], binaryen.auto));
       stats.loops++;
     });
     for (const c of cost) stats.staticCost += c;
@@ -640,7 +722,7 @@ export function instrumentModule(module: binaryen.Module, plan: InstrumentPlan):
     // A leaf (no loop, no call) runs a bounded number of instructions: charge
     // it without the check; the caller's next check sees the counter.
     const leaf = scan.loops.length === 0 && !scan.calls;
-    const prologue = leaf ? [makeDecrement(entry)] : makeCheck(entry, tmp);
+    const prologue = leaf ? [makeDecrement(entry, tmp, false)] : makeCheck(entry, tmp, false);
     if (leaf) stats.leafFunctions++;
     B._BinaryenFunctionSetBody(f, module.block(null, [...prologue, B._BinaryenFunctionGetBody(f)], binaryen.auto));
   }

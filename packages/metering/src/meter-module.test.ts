@@ -173,6 +173,35 @@ describe("fuel", () => {
     expect(catchError(() => fn<[number], number>(exports, "caller")(1))).toMatchObject({ kind: "fuel", limit: 1 });
   });
 
+  it("a loop without calls that carries the counter in a local still sees what callees consumed", () => {
+    const m = wat(`(module
+      (func $burn (export "burn") (param $n i32)
+        (loop $l (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+      (func (export "both") (param $n i32) (local $k i32)
+        (loop $outer
+          (call $burn (local.get $n))
+          (local.set $k (i32.const 50))
+          (loop $inner (br_if $inner (local.tee $k (i32.sub (local.get $k) (i32.const 1)))))
+          (br_if $outer (i32.const 0)))
+        (call $burn (local.get $n))
+        (local.set $k (i32.const 50))
+        (loop $after (br_if $after (local.tee $k (i32.sub (local.get $k) (i32.const 1)))))))`);
+    const { bytes, meta } = meterModule(m);
+    expect(meta.stats.localLoops).toBeGreaterThan(0);
+    const meter = new FuelMeter({ budget: 10_000_000 });
+    const exports = instantiate(bytes, meter.importsFor(meta));
+    const cost = (name: string, n: number): number => {
+      meter.reset();
+      fn<[number], void>(exports, name)(n);
+      return meter.consumed;
+    };
+    const burnSlope = cost("burn", 10_001) - cost("burn", 1);
+    // "both" burns twice: a stale local in the loops after the calls would hand that fuel back.
+    expect(cost("both", 10_001) - cost("both", 1)).toBe(2 * burnSlope);
+    meter.setBudget(30_000);
+    expect(catchError(() => fn<[number], void>(exports, "both")(10_000))).toMatchObject({ kind: "fuel" });
+  });
+
   it("fuel: false leaves the counter out but keeps the caps", () => {
     const { bytes, meta } = meterModule(ALLOC, { fuel: false, maxMemoryBytes: 2 * PAGE });
     expect(meta.imports).toEqual(["memory_grow_failed"]);
