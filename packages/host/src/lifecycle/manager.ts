@@ -1,4 +1,5 @@
 import { channel } from "node:diagnostics_channel";
+import { constants as fsConstants } from "node:fs";
 import { lstat, mkdir, open, readdir, realpath, rename, stat } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, sep } from "node:path";
 import { debuglog } from "node:util";
@@ -401,7 +402,8 @@ export class PluginManager {
         `plugin archive too large: ${info.size} bytes (limit ${this.#options.maxArchiveBytes})`,
       );
     }
-    const read = await readCapped(source, this.#options.maxArchiveBytes);
+    // The operator named this path: a symlink to an archive is fine.
+    const read = await readCapped(source, this.#options.maxArchiveBytes, true);
     if (read.kind !== "ok") {
       throw new LifecycleError(
         read.kind === "missing" ? "PLUGIN_SOURCE_INVALID" : "PLUGIN_ARCHIVE_TOO_LARGE",
@@ -635,10 +637,6 @@ export class PluginManager {
   async open(id: string, options: { approve?: ConsentCallback } = {}): Promise<OpenedPlugin> {
     const record = await this.info(id);
     const pkgDir = join(this.#pluginDir(id), PACKAGE_DIR);
-    const manifestBytes = cappedData(await readCapped(join(pkgDir, MANIFEST_FILE), MAX_MANIFEST_BYTES));
-    const wasm = cappedData(
-      await readCapped(join(pkgDir, ...record.wasmModule.split("/")), Math.max(this.#options.maxModuleBytes, record.moduleBytes)),
-    );
     const mismatch = (what: string) => {
       publish({ type: "verify-failed", pluginId: id, version: record.version, code: "PLUGIN_INTEGRITY_MISMATCH" });
       return new LifecycleError(
@@ -646,11 +644,22 @@ export class PluginManager {
         `integrity check failed: ${what} of ${id} changed since it was installed (sha256 mismatch); reinstall it`,
       );
     };
+    // A symlink, FIFO or device put in place of an installed file is a changed file.
+    const readPinned = async (rel: string, maxBytes: number): Promise<Buffer | undefined> => {
+      try {
+        return cappedData(await readCapped(join(pkgDir, ...rel.split("/")), maxBytes));
+      } catch (error) {
+        if (LifecycleError.isInstance(error)) throw mismatch(rel);
+        throw error;
+      }
+    };
+    const manifestBytes = await readPinned(MANIFEST_FILE, MAX_MANIFEST_BYTES);
+    const wasm = await readPinned(record.wasmModule, Math.max(this.#options.maxModuleBytes, record.moduleBytes));
     if (!manifestBytes || sha256Hex(manifestBytes) !== record.manifestSha256) throw mismatch(MANIFEST_FILE);
     if (!wasm || sha256Hex(wasm) !== record.moduleSha256) throw mismatch(record.wasmModule);
     const manifest = readManifest(manifestBytes);
     if (record.source.kind === "registry") {
-      const sig = cappedData(await readCapped(join(pkgDir, SIGNATURE_FILE), MAX_SIGNATURE_FILE_BYTES + 1));
+      const sig = await readPinned(SIGNATURE_FILE, MAX_SIGNATURE_FILE_BYTES + 1);
       const status = checkSignature(sig, manifestBytes, wasm, await this.keys.trusted());
       if (status.status !== "trusted") {
         publish({ type: "verify-failed", pluginId: id, version: record.version, code: "PLUGIN_SIGNATURE_UNTRUSTED" });
@@ -692,20 +701,26 @@ function safeUrl(text: string): URL {
 type Capped = { kind: "ok"; data: Buffer } | { kind: "missing" } | { kind: "too-large"; size: number };
 
 /**
- * Reads a file of at most `maxBytes`, checking the size of the opened descriptor before reading
- * (stops a huge or growing file from exhausting memory).
+ * Reads a regular file of at most `maxBytes`, checking the opened descriptor (not the path):
+ * its type (a FIFO or device is refused; `O_NONBLOCK` so opening a FIFO cannot hang) and its
+ * size before reading (a huge file cannot exhaust memory), and the bytes actually read (nor can
+ * a growing one). With `followLinks: false` a symlink at the last component is refused (`O_NOFOLLOW`).
  */
-async function readCapped(path: string, maxBytes: number): Promise<Capped> {
+async function readCapped(path: string, maxBytes: number, followLinks = false): Promise<Capped> {
   let handle;
   try {
-    handle = await open(path, "r");
+    handle = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | (followLinks ? 0 : fsConstants.O_NOFOLLOW));
   } catch (error) {
     if (isNotFound(error)) return { kind: "missing" };
+    if ((error as { code?: unknown }).code === "ELOOP") {
+      throw new LifecycleError("PLUGIN_SOURCE_INVALID", `refusing to follow a symlink: ${path}`, { cause: error });
+    }
     throw error;
   }
   try {
-    const { size } = await handle.stat();
-    if (size > maxBytes) return { kind: "too-large", size };
+    const info = await handle.stat();
+    if (!info.isFile()) throw new LifecycleError("PLUGIN_SOURCE_INVALID", `not a regular file: ${path}`);
+    if (info.size > maxBytes) return { kind: "too-large", size: info.size };
     const data = await handle.readFile();
     return data.length > maxBytes ? { kind: "too-large", size: data.length } : { kind: "ok", data };
   } finally {

@@ -1,4 +1,5 @@
 import { mkdir, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createTempDir, startLoopbackServer, type LoopbackServer, type TempDir } from "@clawft/test-utils";
@@ -261,6 +262,20 @@ describe("local installs (T38) and the sha256 pin", () => {
     bytes[50] = 0x99;
     await writeFile(installed, bytes);
     await expectRefused(m.open(plugin.id), "PLUGIN_INTEGRITY_MISMATCH", "integrity check failed");
+  });
+
+  it("an installed file swapped for a symlink (even to identical bytes) or a FIFO is refused at load, without hanging", async () => {
+    const m = manager();
+    const { plugin } = await m.install(await writePluginFolder(srcDir, pluginFiles()));
+    const installed = join(dataDir, "plugins", plugin.id, "package", "plugin.wasm");
+    const copy = join(tmp.path, "copy.wasm");
+    await writeFile(copy, await readFile(installed));
+    await rm(installed);
+    await symlink(copy, installed);
+    await expectRefused(m.open(plugin.id), "PLUGIN_INTEGRITY_MISMATCH");
+    await rm(installed);
+    execFileSync("mkfifo", [installed]);
+    await expectRefused(m.open(plugin.id), "PLUGIN_INTEGRITY_MISMATCH");
   });
 
   it("a changed manifest is refused at load (permissions cannot be edited after install)", async () => {
