@@ -228,7 +228,7 @@ export class PluginManager {
     const warnings: string[] = [];
     this.#checkModuleSize(pkg.moduleBytes);
     if (pkg.moduleBytes.length < 8 || pkg.moduleBytes.readUInt32BE(0) !== 0x0061736d) {
-      throw new LifecycleError("PLUGIN_INVALID_MANIFEST", `invalid manifest: wasm_module ${manifest.wasmModule} is not a WebAssembly binary`);
+      throw new LifecycleError("PLUGIN_INVALID_MANIFEST", `invalid plugin manifest: wasm_module ${manifest.wasmModule} is not a WebAssembly binary`);
     }
 
     const signature = checkSignature(pkg.signatureBytes, pkg.manifestBytes, pkg.moduleBytes, await this.keys.trusted());
@@ -426,14 +426,14 @@ export class PluginManager {
     );
     const manifestBytes = files.get(MANIFEST_FILE);
     if (!manifestBytes) {
-      throw new LifecycleError("PLUGIN_INVALID_MANIFEST", `invalid manifest: the archive has no ${MANIFEST_FILE} at its root`);
+      throw new LifecycleError("PLUGIN_INVALID_MANIFEST", `invalid plugin manifest: the archive has no ${MANIFEST_FILE} at its root`);
     }
     const manifest = readManifest(manifestBytes);
     const moduleBytes = files.get(manifest.wasmModule);
     if (!moduleBytes) {
       throw new LifecycleError(
         "PLUGIN_INVALID_MANIFEST",
-        `invalid manifest: wasm_module ${manifest.wasmModule} is not in the archive`,
+        `invalid plugin manifest: wasm_module ${manifest.wasmModule} is not in the archive`,
       );
     }
     return { kind, location, files, manifestBytes, moduleBytes, signatureBytes: files.get(SIGNATURE_FILE), manifest };
@@ -468,15 +468,15 @@ export class PluginManager {
       throw new LifecycleError(
         "PLUGIN_INVALID_MANIFEST",
         manifestRead.kind === "missing"
-          ? `invalid manifest: no ${MANIFEST_FILE} in ${folder}`
-          : `invalid manifest: ${MANIFEST_FILE} is larger than ${MAX_MANIFEST_BYTES} bytes`,
+          ? `invalid plugin manifest: no ${MANIFEST_FILE} in ${folder}`
+          : `invalid plugin manifest: ${MANIFEST_FILE} is larger than ${MAX_MANIFEST_BYTES} bytes`,
       );
     }
     const manifestBytes = manifestRead.data;
     const manifest = readManifest(manifestBytes);
     const moduleRead = await readInside(manifest.wasmModule, this.#options.maxModuleBytes, "wasm_module");
     if (moduleRead.kind === "missing") {
-      throw new LifecycleError("PLUGIN_INVALID_MANIFEST", `invalid manifest: wasm_module ${manifest.wasmModule} not found in ${folder}`);
+      throw new LifecycleError("PLUGIN_INVALID_MANIFEST", `invalid plugin manifest: wasm_module ${manifest.wasmModule} not found in ${folder}`);
     }
     if (moduleRead.kind === "too-large") {
       throw new LifecycleError(
