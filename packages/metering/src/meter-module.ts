@@ -2,16 +2,14 @@ import { debuglog } from "node:util";
 import binaryen from "binaryen";
 import { BinaryFormatError, patchLimits, readModuleShape, type Limits } from "./binary.js";
 import { MeteringError, ResourceExhaustedError } from "./errors.js";
-import { expressionKindName, instrumentModule, UnsupportedExpressionError, type InstrumentStats } from "./instrument.js";
+import { expressionKindName, instrumentModule, UnsupportedExpressionError } from "./instrument.js";
+import { METERING_IMPORT_MODULE, METERING_META_VERSION, type MeteredLimits, type MeteringMeta } from "./meta.js";
+
+export { METERING_IMPORT_MODULE, METERING_META_VERSION, type MeteredLimits, type MeteringMeta };
 import { resolveMeterOptions, WASM_PAGE_BYTES, type MeterOptions, type ResolvedMeterOptions } from "./options.js";
 
 const debug = debuglog("clawft");
 
-/** The import module name under which metered modules import the metering runtime. */
-export const METERING_IMPORT_MODULE = "clawft:metering";
-
-/** Version of {@link MeteringMeta}; bumped whenever the instrumentation changes. */
-export const METERING_META_VERSION = 1;
 
 /**
  * The features a module may use. Each was checked to round-trip through
@@ -33,32 +31,6 @@ export const SUPPORTED_FEATURES: number =
   binaryen.Features.SIMD128 |
   binaryen.Features.TailCall;
 
-/** One memory or table of a metered module, after the caps were applied. */
-export interface MeteredLimits {
-  imported: boolean;
-  /** Initial size (pages for memories, elements for tables). */
-  initial: number;
-  /** Maximum after capping (pages for memories, elements for tables). */
-  max: number;
-}
-
-/**
- * What the host needs to know about a metered module. Plain JSON: it is
- * stored next to the bytes in the {@link MeteringCache}.
- */
-export interface MeteringMeta {
-  version: number;
-  /** The module name the metered module imports the runtime from. */
-  importModule: string;
-  /** The fields it imports from `importModule` (a subset of `fuel`, `out_of_fuel`, `memory_grow_failed`, `table_grow_failed`). */
-  imports: string[];
-  fuel: boolean;
-  maxMemoryBytes: number;
-  maxTableElements: number;
-  memories: MeteredLimits[];
-  tables: MeteredLimits[];
-  stats: InstrumentStats;
-}
 
 export interface MeterResult {
   /** The metered module: validates with `WebAssembly.validate`. */
