@@ -53,7 +53,11 @@ export type WorkerEvent =
   | { type: "exit"; pluginId: string; threadId: number; code: number };
 
 /** Spin iterations before the worker blocks on Atomics.wait (a few microseconds). */
-const DEFAULT_SPIN = Number(process.env.CLAWFT_SPIN ?? 2000);
+const DEFAULT_SPIN = 2000;
+/** Spin iterations of the main thread waiting for the guest's next host call (a few microseconds). */
+const MAIN_SPIN = 2000;
+/** Host calls served back to back before the main thread yields to its event loop. */
+const MAX_CHAINED_HOST_CALLS = 64;
 
 /**
  * One worker running one guest instance, and the main-thread side of its wire.
@@ -175,61 +179,110 @@ export class WorkerRuntime {
       const w = Atomics.waitAsync(ctl, TO_MAIN, this.seen);
       if (w.async) await w.value;
       if (this.deadReason) return;
-      const now = Atomics.load(ctl, TO_MAIN);
+      let now = Atomics.load(ctl, TO_MAIN);
       // A wake-up with no new message: the worker's notify for a message we already
       // took through the not-equal fast path can arrive late. Wait again.
       if (now === this.seen) continue;
-      this.seen = now;
-      const kind = ctl[KIND];
-      if (kind === Kind.HOST_CALL) {
-        await this.serveHostCall();
-        continue;
-      }
-      const len = ctl[LEN] as number;
-      const [text = ""] = ch.readStrings(len);
-      const fuelUsed = ch.num[NUM_FUEL_USED] as number;
-      const peakMemory = ch.num[NUM_PEAK_MEMORY] as number;
-      switch (kind) {
-        case Kind.READY:
-          this.settle({ type: "ready", describe: text, peakMemory });
+      // Serve host calls back to back without going through the event loop while the
+      // guest keeps making them quickly (bounded, so timers and I/O still run).
+      for (let chained = 0; ; chained++) {
+        this.seen = now;
+        if (ctl[KIND] !== Kind.HOST_CALL) {
+          if (!this.complete()) return;
           break;
-        case Kind.RESULT_OK:
-          this.settle({ type: "ok", value: text, fuelUsed, peakMemory });
-          break;
-        case Kind.RESULT_ERR:
-          this.settle({ type: "err", value: text, fuelUsed, peakMemory });
-          break;
-        case Kind.FAULT:
-          this.settle({ type: "fault", info: parseFault(text), fuelUsed, peakMemory });
-          break;
-        case Kind.INIT_FAILED:
-          this.settle({ type: "init-failed", info: parseFault(text) });
-          break;
-        default:
-          void this.kill({ type: "crashed", message: `protocol error: unknown message ${String(kind)}` });
-          return;
+        }
+        const pending = this.serveHostCall();
+        if (pending !== undefined) await pending;
+        if (this.deadReason) return;
+        if (chained >= MAX_CHAINED_HOST_CALLS) break;
+        now = this.pollToMain();
+        if (now === this.seen) break;
       }
     }
   }
 
-  private async serveHostCall(): Promise<void> {
+  /** Spins briefly for the worker's next message (it usually follows within microseconds). */
+  private pollToMain(): number {
+    const ctl = this.ch.ctl;
+    const seen = this.seen;
+    for (let i = 0; i < MAIN_SPIN; i++) {
+      const v = Atomics.load(ctl, TO_MAIN);
+      if (v !== seen) return v;
+    }
+    return seen;
+  }
+
+  /** Handles a message that ends a call or a boot; false on a protocol error. */
+  private complete(): boolean {
+    const ch = this.ch;
+    const ctl = ch.ctl;
+    const kind = ctl[KIND];
+    const len = ctl[LEN] as number;
+    const [text = ""] = ch.readStrings(len);
+    const fuelUsed = ch.num[NUM_FUEL_USED] as number;
+    const peakMemory = ch.num[NUM_PEAK_MEMORY] as number;
+    switch (kind) {
+      case Kind.READY:
+        this.settle({ type: "ready", describe: text, peakMemory });
+        return true;
+      case Kind.RESULT_OK:
+        this.settle({ type: "ok", value: text, fuelUsed, peakMemory });
+        return true;
+      case Kind.RESULT_ERR:
+        this.settle({ type: "err", value: text, fuelUsed, peakMemory });
+        return true;
+      case Kind.FAULT:
+        this.settle({ type: "fault", info: parseFault(text), fuelUsed, peakMemory });
+        return true;
+      case Kind.INIT_FAILED:
+        this.settle({ type: "init-failed", info: parseFault(text) });
+        return true;
+      default:
+        void this.kill({ type: "crashed", message: `protocol error: unknown message ${String(kind)}` });
+        return false;
+    }
+  }
+
+  /** Serves one host call; returns a promise only when the server is asynchronous (fs, http). */
+  private serveHostCall(): Promise<void> | undefined {
     const ch = this.ch;
     const ctl = ch.ctl;
     const fn = ctl[ARG] as HostFnId;
     const args = ch.readStrings(ctl[LEN] as number);
     const oversize = ctl[FLAGS] === 1 ? (ch.num[NUM_SIZE] as number) : 0;
-    let reply: HostReply;
-    this.hostCallInFlight = true;
+    let result: HostReply | Promise<HostReply>;
     try {
-      reply = await this.server(fn, args, oversize);
+      result = this.server(fn, args, oversize);
     } catch (error) {
-      // The server turns every refusal into a reply; reaching here is a host bug.
-      debug("host call %d threw: %o", fn, error);
-      reply = { status: Reply.ERR, value: "host error" };
-    } finally {
-      this.hostCallInFlight = false;
+      result = this.hostError(fn, error);
     }
+    if (!(result instanceof Promise)) {
+      this.reply(result);
+      return undefined;
+    }
+    this.hostCallInFlight = true;
+    return result.then(
+      (r) => {
+        this.hostCallInFlight = false;
+        this.reply(r);
+      },
+      (error: unknown) => {
+        this.hostCallInFlight = false;
+        this.reply(this.hostError(fn, error));
+      },
+    );
+  }
+
+  /** The server turns every refusal into a reply; reaching here is a host bug. */
+  private hostError(fn: number, error: unknown): HostReply {
+    debug("host call %d threw: %o", fn, error);
+    return { status: Reply.ERR, value: "host error" };
+  }
+
+  private reply(reply: HostReply): void {
     if (this.deadReason) return;
+    const ch = this.ch;
+    const ctl = ch.ctl;
     let len: number;
     try {
       len = ch.writeStrings([reply.value]);

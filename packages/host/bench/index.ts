@@ -1,0 +1,171 @@
+/**
+ * @clawft/host bench (never asserts; writes bench/results/host.json):
+ *  - host-call round trip through the worker (guest → get-env → guest), next to the
+ *    same import called in-thread (the same component transpiled by jco and
+ *    instantiated on the main thread with a plain JS import), measured in one run;
+ *  - executeTool of an empty tool on a loaded plugin (p50);
+ *  - load of a cached plugin (worker start and init included) and of an uncached
+ *    ~300 KB one (transpile + metering + compile + worker);
+ *  - RSS per idle loaded plugin, above its linear memory.
+ */
+import { transpile } from "@bytecodealliance/jco";
+import { createHost, type Plugin } from "@clawft/host";
+import { writeBenchResults, type BenchRow } from "@clawft/test-utils";
+import { buildFixture, componentFromWat, fixtureSources } from "@clawft/wasm-fixtures";
+import { Bench } from "tinybench";
+import { fixtureWithTools } from "../test/helpers.js";
+
+const quiet = { error() {}, warn() {}, info() {}, debug() {}, trace() {} };
+const rows: BenchRow[] = [];
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? 0;
+};
+const manifest = (id: string, extra: Record<string, unknown> = {}) => ({
+  id,
+  name: id,
+  version: "1.0.0",
+  capabilities: ["tool"],
+  ...extra,
+});
+
+// ---- host-call round trip -------------------------------------------------------------
+const slowWasm = await fixtureWithTools("slow-host-call", ["env", "log"]);
+{
+  const host = createHost({ logger: quiet });
+  const p = await host.load({ manifest: manifest("bench.hostcall"), wasm: slowWasm });
+  const N = 2000;
+  // In-thread baseline: the same component, jco glue instantiated here, a plain import.
+  const out = await transpile(slowWasm, { name: "plugin", instantiation: "async", noTypescript: true, base64Cutoff: 0 });
+  const dataUrl = `data:text/javascript;base64,${Buffer.from(out.files["plugin.js"] as Uint8Array).toString("base64")}`;
+  const glue = (await import(dataUrl)) as {
+    instantiate: (g: (n: string) => Promise<WebAssembly.Module>, i: unknown) => Promise<{ plugin: { executeTool(t: string, p: string): string; init(): void } }>;
+  };
+  const inThread = await glue.instantiate((n) => WebAssembly.compile(out.files[n] as Uint8Array<ArrayBuffer>), {
+    host: { getEnv: () => undefined, log: () => undefined, readFile: () => "", writeFile: () => undefined, httpRequest: () => "" },
+  });
+  inThread.plugin.init();
+
+  const perCallWorker: number[] = [];
+  const perCallInThread: number[] = [];
+  for (let round = 0; round < 60; round++) {
+    // Worker: a batch of N get-env calls minus an empty batch.
+    let t = performance.now();
+    await p.executeTool("env", [N, "BENCH_VAR"]);
+    const full = performance.now() - t;
+    t = performance.now();
+    await p.executeTool("env", [0, "BENCH_VAR"]);
+    const empty = performance.now() - t;
+    perCallWorker.push(((full - empty) / N) * 1000);
+    // In-thread.
+    t = performance.now();
+    inThread.plugin.executeTool("env", JSON.stringify([N, "BENCH_VAR"]));
+    const fullIn = performance.now() - t;
+    t = performance.now();
+    inThread.plugin.executeTool("env", JSON.stringify([0, "BENCH_VAR"]));
+    const emptyIn = performance.now() - t;
+    perCallInThread.push(((fullIn - emptyIn) / N) * 1000);
+  }
+  const baseline = median(perCallInThread.slice(10));
+  rows.push({ id: "host-call-round-trip-in-thread-import", value: baseline, unit: "µs/call" });
+  rows.push({
+    id: "host-call-round-trip-worker-get-env-p50",
+    value: median(perCallWorker.slice(10)),
+    unit: "µs/call",
+    baseline,
+    target: 5,
+  });
+  await host.close();
+}
+
+// ---- executeTool of an empty tool ----------------------------------------------------
+{
+  const host = createHost({ logger: quiet });
+  const p = await host.load({ manifest: manifest("bench.empty"), wasm: await buildFixture("empty-tool") });
+  const bench = new Bench({ time: 4_000, warmupTime: 500 });
+  bench.add("executeTool empty-tool", async () => {
+    await p.executeTool("run", null);
+  });
+  await bench.run();
+  const r = bench.tasks[0]?.result;
+  if (r?.state !== "completed") throw new Error("empty-tool bench failed");
+  rows.push({ id: "executeTool-empty-tool-p50", value: r.latency.p50 * 1000, unit: "µs/op", target: 50 });
+  await host.close();
+}
+
+// ---- loads ---------------------------------------------------------------------------
+{
+  const wasm = await buildFixture("tool-basic");
+  const host = createHost({ logger: quiet });
+  await (await host.load({ manifest: manifest("bench.warm"), wasm })).close(); // warm the compile cache
+  const times: number[] = [];
+  for (let i = 0; i < 15; i++) {
+    const t = performance.now();
+    const p = await host.load({ manifest: manifest(`bench.cached${i}`), wasm });
+    times.push(performance.now() - t);
+    await p.close();
+  }
+  rows.push({ id: "load-cached-plugin-incl-worker-start", value: median(times), unit: "ms", target: 60 });
+  await host.close();
+}
+{
+  // A ~300 KB component: tool-basic padded with generated functions (a fresh constant each
+  // time, so every load misses every cache).
+  const src = await fixtureSources("tool-basic");
+  const makeBig = (salt: number): Promise<Uint8Array> => {
+    const funcs: string[] = [];
+    for (let i = 0; i < 2600; i++) {
+      const body = Array.from({ length: 12 }, (_, k) => `(local.set $x (i32.add (local.get $x) (i32.const ${(i * 31 + k * 7 + salt) % 100000})))`).join(" ");
+      funcs.push(`(func $pad${i} (param $x i32) (result i32) ${body} (local.get $x))`);
+    }
+    const marker = ";; ---- defaults and exports (builder) ----";
+    const wat = src.wat.replace(marker, `${funcs.join("\n")}\n(func $keep (export "pad-keep") (result i32) (call $pad0 (i32.const ${salt})))\n${marker}`);
+    return componentFromWat(wat, src.wit, src.world);
+  };
+  const host = createHost({ logger: quiet, maxModuleBytes: 1024 * 1024, maxModuleGzipBytes: 1024 * 1024 });
+  await (await host.load({ manifest: manifest("bench.big.warm"), wasm: await makeBig(0) })).close();
+  const times: number[] = [];
+  let size = 0;
+  for (let i = 1; i <= 5; i++) {
+    const wasm = await makeBig(i);
+    size = wasm.byteLength;
+    const t = performance.now();
+    const p = await host.load({ manifest: manifest(`bench.big${i}`), wasm });
+    times.push(performance.now() - t);
+    await p.close();
+  }
+  rows.push({ id: `load-uncached-plugin-${Math.round(size / 1024)}KB`, value: median(times), unit: "ms", target: 200 });
+  await host.close();
+}
+
+// ---- RSS per idle plugin -------------------------------------------------------------
+{
+  const wasm = await buildFixture("tool-basic");
+  const host = createHost({ logger: quiet });
+  await (await host.load({ manifest: manifest("bench.rss.warm"), wasm })).close();
+  global.gc?.();
+  await new Promise((r) => setTimeout(r, 500));
+  const before = process.memoryUsage().rss;
+  const plugins: Plugin[] = [];
+  const COUNT = 16;
+  let linear = 0;
+  for (let i = 0; i < COUNT; i++) {
+    const p = await host.load({ manifest: manifest(`bench.rss${i}`), wasm });
+    await p.executeTool("echo", 1);
+    linear += p.usage.peakMemoryBytes;
+    plugins.push(p);
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  const after = process.memoryUsage().rss;
+  const perPlugin = (after - before) / COUNT;
+  rows.push({ id: "rss-per-idle-plugin", value: perPlugin / (1024 * 1024), unit: "MiB" });
+  rows.push({
+    id: "rss-per-idle-plugin-above-linear-memory",
+    value: (perPlugin - linear / COUNT) / (1024 * 1024),
+    unit: "MiB",
+    target: 15,
+  });
+  await host.close();
+}
+
+writeBenchResults("host", rows);
