@@ -116,7 +116,13 @@ const LIMITS = {
 } as const satisfies ParseArgsConfig["options"];
 
 const SPECS = {
-  install: { ...COMMON, ...CONSENT, ...LIMITS, "allow-downgrade": { type: "boolean" } },
+  install: {
+    ...COMMON,
+    ...CONSENT,
+    ...LIMITS,
+    "allow-downgrade": { type: "boolean" },
+    "allow-signer-change": { type: "boolean" },
+  },
   list: { ...COMMON },
   info: { ...COMMON },
   run: { ...COMMON, ...CONSENT, ...LIMITS },
@@ -248,6 +254,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           const result = await manager.install(source, {
             onProgress,
             ...(values["allow-downgrade"] === true ? { allowDowngrade: true } : {}),
+            ...(values["allow-signer-change"] === true ? { allowSignerChange: true } : {}),
           });
           if (json) out(JSON.stringify(result, null, 2));
           else {

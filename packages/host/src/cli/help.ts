@@ -58,10 +58,13 @@ no "..", no links or devices, size and file-count limits) before anything is wri
 installed by an atomic rename: a failed install leaves nothing behind.
 URL installs need a valid signature by a trusted key (see "keys"); local installs without a
 signature print a warning. An upgrade asks only for permissions the installed version did not
-have. Installing an older version than the installed one is refused unless --allow-downgrade.
+have. Installing an older version than the installed one is refused unless --allow-downgrade;
+replacing a version signed by a trusted key with one signed by another key (or unsigned) is
+refused unless --allow-signer-change.
 
 Options:
   --allow-downgrade               allow replacing a newer installed version
+  --allow-signer-change           allow an upgrade signed by a different key (or unsigned)
   --max-module-bytes <n>          raise the module size limit (default 307200)
   --max-module-gzip-bytes <n>     raise the gzipped module size limit (default 122880)
 

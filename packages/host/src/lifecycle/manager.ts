@@ -112,6 +112,11 @@ export interface InstallOptions {
   onProgress?: (progress: DownloadProgress) => void;
   /** Allow replacing an installed version with an older one. @default false */
   allowDowngrade?: boolean;
+  /**
+   * Allow an upgrade signed by another key (or unsigned) over a version signed by a trusted key.
+   * @default false
+   */
+  allowSignerChange?: boolean;
 }
 
 /** A verified installed plugin, ready for `host.load`. */
@@ -267,6 +272,22 @@ export class PluginManager {
         throw new LifecycleError(
           "PLUGIN_DOWNGRADE_REFUSED",
           `downgrade refused: ${manifest.id} ${previous.version} is installed and ${manifest.version} is older (allow it explicitly)`,
+        );
+      }
+
+      // Signer pinning: a trusted key is trusted for any plugin id, so without this one trusted
+      // publisher could ship an "upgrade" of another publisher's plugin. The installed version's
+      // signer must sign its upgrades (trust on first install), unless explicitly allowed.
+      if (
+        previous?.signature.status === "trusted" &&
+        !options.allowSignerChange &&
+        (signature.status === "unsigned" || signature.keyId !== previous.signature.keyId)
+      ) {
+        throw new LifecycleError(
+          "PLUGIN_SIGNATURE_UNTRUSTED",
+          `signer change refused: ${manifest.id} ${previous.version} was signed by key ${previous.signature.keyId.slice(0, 16)}, and ${manifest.version} is ${
+            signature.status === "unsigned" ? "not signed" : `signed by key ${signature.keyId.slice(0, 16)}`
+          } (allow it explicitly)`,
         );
       }
 

@@ -202,6 +202,30 @@ describe("registry installs and signatures (T37)", () => {
     await expectRefused(m.open("com.example.weather"), "PLUGIN_SIGNATURE_UNTRUSTED");
   });
 
+  it("an upgrade signed by another trusted key (or unsigned) is refused: the installed version's signer is pinned", async () => {
+    const weatherTeam = newKeyPair();
+    const otherPublisher = newKeyPair();
+    const m = manager({ trustedKeys: [weatherTeam.publicPem, otherPublisher.publicPem] });
+    const v1 = pluginFiles({ manifest: manifestFor({ version: "1.0.0" }), signWith: weatherTeam.privateKey });
+    const v2other = pluginFiles({ manifest: manifestFor({ version: "1.1.0" }), signWith: otherPublisher.privateKey });
+    const v2unsigned = pluginFiles({ manifest: manifestFor({ version: "1.1.0" }) });
+    const v2same = pluginFiles({ manifest: manifestFor({ version: "1.1.0" }), signWith: weatherTeam.privateKey });
+    const archives: Record<string, Buffer> = {
+      "/v1.tgz": await archiveOf(v1, "v1"),
+      "/v2-other.tgz": await archiveOf(v2other, "v2o"),
+      "/v2-same.tgz": await archiveOf(v2same, "v2s"),
+    };
+    await using server = await serve(({ url }) => ({ status: 200, body: archives[url] ?? Buffer.alloc(0) }));
+    await m.install(`${server.url}/v1.tgz`);
+    const e = await expectRefused(m.install(`${server.url}/v2-other.tgz`), "PLUGIN_SIGNATURE_UNTRUSTED", "signer change refused");
+    expect(e.message).toContain("allow it explicitly");
+    await expectRefused(m.install(await writePluginFolder(join(srcDir, "v2u"), v2unsigned)), "PLUGIN_SIGNATURE_UNTRUSTED", "signer change refused");
+    expect((await m.info("com.example.weather")).version).toBe("1.0.0");
+    expect((await m.install(`${server.url}/v2-same.tgz`)).plugin.version).toBe("1.1.0");
+    const moved = await m.install(`${server.url}/v2-other.tgz`, { allowSignerChange: true });
+    expect(moved.plugin.signature).toMatchObject({ status: "trusted", keyId: expect.not.stringMatching(/^$/) });
+  });
+
   it("redirects are not followed and HTTP errors fail the download", async () => {
     await using server = await serve(({ url }) =>
       url === "/moved"
