@@ -83,6 +83,7 @@ describe("fuel", () => {
     expect(e.code).toBe("RESOURCE_EXHAUSTED");
     expect(e.kind).toBe("fuel");
     expect(e.limit).toBe(500_000_000);
+    expect(e.message.startsWith("resource exhausted: fuel")).toBe(true);
     expect(catchError(() => spinHigh())).toMatchObject({ code: "RESOURCE_EXHAUSTED", kind: "fuel" });
     // Stopped just past its own budget (overshoot at most one loop body), about half of what the default allows.
     expect(low.consumed).toBeGreaterThan(500_000_000);
@@ -247,6 +248,7 @@ describe("memory", () => {
     const memory = exports.memory as WebAssembly.Memory;
     expect(catchError(() => fn<[number], number>(exports, "allocUntilFailure")(1))).toBeInstanceOf(WebAssembly.RuntimeError);
     expect(meter.exhausted).toMatchObject({ code: "RESOURCE_EXHAUSTED", kind: "memory", limit: 8 * MiB, used: 8 * MiB + PAGE });
+    expect(meter.exhausted?.message.startsWith("resource exhausted: memory")).toBe(true);
     expect(memory.buffer.byteLength).toBe(8 * MiB);
     // The cap is in the binary: the host side cannot grow past it either.
     expect(() => memory.grow(1)).toThrow(RangeError);
