@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { debuglog } from "node:util";
 import { MeteringError } from "./errors.js";
 import { METERING_META_VERSION, meterModuleResolved, toUint8Array, type MeteringMeta, type MeterResult, type WasmBytes } from "./meter-module.js";
+import { INSTRUMENTATION_REVISION } from "./meta.js";
 import { resolveMeterOptions, type MeterOptions, type ResolvedMeterOptions } from "./options.js";
 
 const debug = debuglog("clawft");
@@ -186,6 +187,7 @@ function cacheKey(input: Uint8Array, opts: ResolvedMeterOptions): string {
   h.update(
     JSON.stringify({
       v: METERING_META_VERSION,
+      revision: INSTRUMENTATION_REVISION,
       fuel: opts.fuel,
       maxMemoryBytes: opts.maxMemoryBytes,
       maxTableElements: opts.maxTableElements,

@@ -3,8 +3,18 @@ import type { InstrumentStats } from "./instrument.js";
 /** The import module name under which metered modules import the metering runtime. */
 export const METERING_IMPORT_MODULE = "clawft:metering";
 
-/** Version of {@link MeteringMeta}; bumped whenever the instrumentation changes. */
+/**
+ * Version of the contract between a metered module and the runtime (the
+ * imports of {@link MeteringMeta}): bumped when a runtime of another version
+ * could not run the module.
+ */
 export const METERING_META_VERSION = 1;
+
+/**
+ * Revision of the instrumentation itself (where and how fuel is charged).
+ * Part of the cache key, so a new revision re-instruments cached modules.
+ */
+export const INSTRUMENTATION_REVISION = 4;
 
 /** One memory or table of a metered module, after the caps were applied. */
 export interface MeteredLimits {
