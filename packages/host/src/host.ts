@@ -461,6 +461,7 @@ class PluginHandle implements Plugin {
         return outcome.value;
       }
     }
+    if (this.closed) throw new PluginError("PLUGIN_CLOSED", "plugin was closed during the call", { pluginId: this.id });
     if (!runtime.alive) this.runtime = undefined;
     throw this.outcomeError(outcome, "call");
   }

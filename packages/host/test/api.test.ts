@@ -215,11 +215,18 @@ describe("calls", () => {
     await p.close();
   });
 
-  it("after close, calls reject PLUGIN_CLOSED; after host.close, load does too", async () => {
+  it("after close, calls (running, queued, new) reject PLUGIN_CLOSED; after host.close, load does too", async () => {
     const th = testHost();
     const p = await th.host.load({ manifest: manifest("test.api.closed"), wasm: await fixture("tool-basic") });
     await p.close();
     expect((await rejection(p.executeTool("echo", 1))).code).toBe("PLUGIN_CLOSED");
+    const loop = await th.host.load({ manifest: manifest("test.api.closed.loop"), wasm: await fixture("infinite-loop") });
+    const running = loop.executeTool("run", {});
+    const queued = loop.executeTool("run", {});
+    await new Promise((r) => setTimeout(r, 50));
+    await loop.close();
+    expect((await rejection(running)).code).toBe("PLUGIN_CLOSED");
+    expect((await rejection(queued)).code).toBe("PLUGIN_CLOSED");
     await th.host.close();
     expect((await rejection(th.host.load({ manifest: manifest("test.api.closed2"), wasm: await fixture("tool-basic") }))).code).toBe(
       "PLUGIN_CLOSED",
