@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { constants as fsConstants } from "node:fs";
 import { mkdir, open, readFile, rename, rm, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { LifecycleError } from "./errors.js";
@@ -66,9 +67,15 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
 export async function readJsonFile(path: string, maxBytes = 4 * 1024 * 1024): Promise<unknown> {
   let text: string;
   try {
-    const handle = await open(path, "r");
+    // O_NONBLOCK + a type check on the descriptor: a FIFO or device put in place of a state
+    // file is an error, never a hang.
+    const handle = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
     try {
-      const { size } = await handle.stat();
+      const info = await handle.stat();
+      if (!info.isFile()) {
+        throw new LifecycleError("PLUGIN_STATE_CORRUPT", `state file is not a regular file: ${path}`);
+      }
+      const size = info.size;
       if (size > maxBytes) {
         throw new LifecycleError("PLUGIN_STATE_CORRUPT", `state file too large: ${path} (${size} bytes)`);
       }

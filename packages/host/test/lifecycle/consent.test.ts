@@ -1,4 +1,5 @@
-import { readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -174,6 +175,11 @@ describe("consent", () => {
     const error = await m.open("com.example.weather").catch((e: unknown) => e);
     expect(LifecycleError.isInstance(error)).toBe(true);
     expect((error as LifecycleError).code).toBe("PLUGIN_STATE_CORRUPT");
+    // A FIFO in its place is refused too, without hanging.
+    await rm(join(dataDir, "approvals.json"));
+    execFileSync("mkfifo", [join(dataDir, "approvals.json")]);
+    const fifo = await m.open("com.example.weather").catch((e: unknown) => e);
+    expect((fifo as LifecycleError).code).toBe("PLUGIN_STATE_CORRUPT");
   });
 
   it("revoke takes one version or all; lifecycle events go to the clawft:lifecycle channel", async () => {
