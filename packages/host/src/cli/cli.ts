@@ -333,8 +333,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         const id = need(0, "<id>");
         noMore(1);
         const removed = await manager.remove(id);
-        if (json) out(JSON.stringify({ removed: removed.id, version: removed.version }));
-        else out(`removed ${removed.id} ${safeText(removed.version, 40)} (and its approvals)`);
+        if (json) out(JSON.stringify({ removed: removed.id, version: removed.version ?? null }));
+        else out(`removed ${removed.id}${removed.version ? ` ${safeText(removed.version, 40)}` : ""} (and its approvals)`);
         return EXIT.OK;
       }
       case "run": {

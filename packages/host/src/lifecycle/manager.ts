@@ -597,8 +597,14 @@ export class PluginManager {
     const out: InstalledPlugin[] = [];
     for (const name of names.sort()) {
       if (!isValidPluginId(name)) continue;
-      const record = await this.#readRecordOrUndefined(name);
-      if (record) out.push(record);
+      try {
+        const record = await this.#readRecordOrUndefined(name);
+        if (record) out.push(record);
+      } catch (error) {
+        // One damaged record must not hide the other plugins; it is reported, and `remove` still works.
+        if (!LifecycleError.isInstance(error)) throw error;
+        this.#options.logger.warn(`plugin ${name}: ${error.message} (remove or reinstall it)`);
+      }
     }
     return out;
   }
@@ -617,15 +623,22 @@ export class PluginManager {
   }
 
   /** Uninstalls a plugin and revokes its approvals. */
-  async remove(id: string): Promise<InstalledPlugin> {
+  async remove(id: string): Promise<{ id: string; version?: string }> {
     return this.#lock(async () => {
-      const record = await this.info(id);
+      // A damaged install record must not make a plugin impossible to remove.
+      let record: { id: string; version?: string };
+      try {
+        record = await this.info(id);
+      } catch (error) {
+        if (!LifecycleError.isInstance(error) || error.code !== "PLUGIN_STATE_CORRUPT") throw error;
+        record = { id };
+      }
       const aside = join(this.#options.dataDir, "tmp", `removed-${randomSuffix()}`);
       await ensurePrivateDir(join(this.#options.dataDir, "tmp"));
       await rename(this.#pluginDir(id), aside);
       await this.approvals.revoke(id);
       await removeQuietly(aside);
-      publish({ type: "remove", pluginId: id, version: record.version });
+      publish({ type: "remove", pluginId: id, ...(record.version === undefined ? {} : { version: record.version }) });
       return record;
     });
   }

@@ -355,6 +355,19 @@ describe("local installs (T38) and the sha256 pin", () => {
     await expectRefused(m.info("../../etc"), "PLUGIN_NOT_FOUND");
   });
 
+  it("a damaged install record hides nothing else from list, and the plugin can still be removed", async () => {
+    const m = manager();
+    await m.install(await writePluginFolder(join(srcDir, "a"), pluginFiles({ manifest: manifestFor({ id: "com.example.a" }) })));
+    await m.install(await writePluginFolder(join(srcDir, "b"), pluginFiles({ manifest: manifestFor({ id: "com.example.b" }) })));
+    await writeFile(join(dataDir, "plugins", "com.example.a", "install.json"), "{broken");
+    warnings.length = 0;
+    expect((await m.list()).map((p) => p.id)).toEqual(["com.example.b"]);
+    expect(warnings[0]).toMatch(/^plugin com\.example\.a: .*remove or reinstall it/);
+    await expectRefused(m.open("com.example.a"), "PLUGIN_STATE_CORRUPT");
+    expect(await m.remove("com.example.a")).toEqual({ id: "com.example.a" });
+    expect(await tree(join(dataDir, "plugins"))).not.toContain("com.example.a");
+  });
+
   it("an invalid manifest is refused naming the field", async () => {
     const folder = await writePluginFolder(srcDir, pluginFiles({ manifest: manifestFor({ version: "one" }) }));
     const e = await expectRefused(manager().install(folder), "PLUGIN_INVALID_MANIFEST", "invalid plugin manifest");
