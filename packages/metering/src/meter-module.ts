@@ -127,10 +127,12 @@ export function meterModuleResolved(input: Uint8Array, opts: ResolvedMeterOption
   let result;
   try {
     module.setFeatures(SUPPORTED_FEATURES);
-    if (!module.validate()) {
+    const validation = captureStderr(() => module.validate());
+    if (!validation.value) {
+      const reason = /unexpected false: ([^\n]*?)(?:, on\s*$|\n|$)/m.exec(validation.output)?.[1];
       throw new MeteringError(
         "METERING_UNSUPPORTED",
-        "module uses a WebAssembly feature that cannot be metered (supported: MVP, mutable globals, sign extension, non-trapping float-to-int, bulk memory, multi-value, reference types, extended const, SIMD, tail calls)",
+        `module uses a WebAssembly feature that cannot be metered${reason ? ` (${reason})` : ""}; supported: MVP, mutable globals, sign extension, non-trapping float-to-int, bulk memory, multi-value, reference types, extended const, SIMD, tail calls`,
       );
     }
     if (module.getNumTables() !== shape.tables.length) throw new Error("internal: table count differs from binaryen's");
@@ -177,6 +179,30 @@ export function meterModuleResolved(input: Uint8Array, opts: ResolvedMeterOption
   };
   debug("metering: %d bytes -> %d bytes in %s ms (%o)", input.length, bytes.length, (performance.now() - started).toFixed(1), result.stats);
   return { bytes, meta };
+}
+
+/**
+ * Runs `f` with process.stderr captured: binaryen's validator prints its
+ * findings there (through console.error). Synchronous, restored in finally.
+ */
+function captureStderr<T>(f: () => T): { value: T; output: string } {
+  const stderr = process.stderr;
+  const original = Object.getOwnPropertyDescriptor(stderr, "write");
+  let output = "";
+  const write = (chunk: unknown, ...rest: unknown[]): boolean => {
+    output += typeof chunk === "string" ? chunk : Buffer.from(chunk as Uint8Array).toString("utf8");
+    const callback = rest.find((r): r is () => void => typeof r === "function");
+    callback?.();
+    return true;
+  };
+  Object.defineProperty(stderr, "write", { value: write, configurable: true, writable: true });
+  try {
+    const value = f();
+    return { value, output };
+  } finally {
+    if (original) Object.defineProperty(stderr, "write", original);
+    else delete (stderr as { write?: unknown }).write;
+  }
 }
 
 function errorText(e: unknown): string {
