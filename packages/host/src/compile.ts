@@ -3,9 +3,8 @@ import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promise
 import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { debuglog } from "node:util";
-import { transpile } from "@bytecodealliance/jco";
 import { PluginError } from "./errors.js";
-import { meterCoreModule, METERING_VERSION } from "./metering.js";
+import { meterCoreModule, meteringVersion } from "./metering.js";
 
 const debug = debuglog("clawft");
 
@@ -83,7 +82,7 @@ export class ComponentCompiler {
 
   cacheKey(wasm: Uint8Array, options: CompileOptions): string {
     return sha256(
-      `${PIPELINE_VERSION}\0${JCO_VERSION}\0${METERING_VERSION}\0${options.maxMemoryBytes}\0${options.maxTableElements}\0${sha256(wasm)}`,
+      `${PIPELINE_VERSION}\0${JCO_VERSION}\0${meteringVersion()}\0${options.maxMemoryBytes}\0${options.maxTableElements}\0${sha256(wasm)}`,
     );
   }
 
@@ -110,6 +109,8 @@ export class ComponentCompiler {
       });
       if (cached) return cached;
     }
+    // jco is loaded on first use: a host whose components are all cached never loads it.
+    const { transpile } = await import("@bytecodealliance/jco");
     let out: Awaited<ReturnType<typeof transpile>>;
     try {
       out = await transpile(wasm, {

@@ -1,9 +1,4 @@
-import {
-  DescribeError,
-  type PluginDescription,
-  parseDescribe,
-  validatePluginComponent,
-} from "@clawft/wit-bindings";
+import { DescribeError, type PluginDescription, parseDescribe } from "@clawft/wit-bindings";
 import { PluginError } from "./errors.js";
 
 export type { PluginDescription, ToolDescription } from "@clawft/wit-bindings";
@@ -16,6 +11,7 @@ export type { PluginDescription, ToolDescription } from "@clawft/wit-bindings";
  * environment), so a toolchain must avoid them (e.g. `componentize-qjs --stub-wasi`).
  */
 export async function checkComponent(wasm: Uint8Array, pluginId: string): Promise<void> {
+  const { validatePluginComponent } = await import("@clawft/wit-bindings");
   const verdict = await validatePluginComponent(wasm, { maxBytes: Math.max(wasm.byteLength, 1) });
   const wasi = verdict.wasiImports[0];
   if (wasi !== undefined) {
