@@ -1,5 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { SANDBOX_DEFAULTS } from "@clawft/sandbox-policy";
 import { createJsonlAuditSink } from "../audit.js";
 import { createHost } from "../host.js";
@@ -26,8 +27,14 @@ export async function runInstalledTool(
   const sink = createJsonlAuditSink(manager.auditLogPath);
   const host = createHost({
     audit: sink,
-    maxModuleBytes: Math.max(SANDBOX_DEFAULTS.moduleBytes, manager.options.maxModuleBytes),
-    maxModuleGzipBytes: Math.max(SANDBOX_DEFAULTS.moduleGzipBytes, manager.options.maxModuleGzipBytes),
+    // A module admitted at install (possibly under limits the operator raised then) runs
+    // without repeating the flags: its bytes are pinned by sha256, so they cannot have grown.
+    maxModuleBytes: Math.max(SANDBOX_DEFAULTS.moduleBytes, manager.options.maxModuleBytes, opened.wasm.length),
+    maxModuleGzipBytes: Math.max(
+      SANDBOX_DEFAULTS.moduleGzipBytes,
+      manager.options.maxModuleGzipBytes,
+      gzipSync(opened.wasm).length,
+    ),
     ...(logger ? { logger } : {}),
     // No approve callback: consent already happened in `open`; anything not covered by the
     // stored approvals is refused by the host.

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createTempDir, startLoopbackServer, type TempDir } from "@clawft/test-utils";
-import { buildFixture } from "@clawft/wasm-fixtures";
+import { buildFixture, buildJsExamplePlugin, jsExamplePluginDir } from "@clawft/wasm-fixtures";
 import { manifestFor, newKeyPair, packFolder, pluginFiles, tree, writePluginFolder } from "./helpers.js";
 
 /** The built package's dist folder (`pnpm --filter @clawft/host build`; turbo runs it before test). */
@@ -171,6 +171,27 @@ describe("clawft-plugin CLI (built binary)", { timeout: 240_000 }, () => {
     const tampered = await cli(["run", "com.example.weather", "echo", "{}"]);
     expect(tampered.code).toBe(5);
     expect(tampered.stderr).toMatch(/integrity check failed.*\[PLUGIN_INTEGRITY_MISMATCH\]/);
+  });
+
+  it("T36 a 1.1 MB componentize-qjs plugin is refused by default, installs with raised limits, and then runs", async () => {
+    const dir = join(tmp.path, "src", "js");
+    await writePluginFolder(
+      dir,
+      {
+        manifest: await readFile(join(jsExamplePluginDir, "clawft.plugin.json")),
+        module: Buffer.from(await buildJsExamplePlugin()),
+      },
+      "dist/plugin.wasm",
+    );
+    const refused = await cli(["install", dir, "--yes"]);
+    expect(refused.code).toBe(6);
+    expect(refused.stderr).toMatch(/module too large: \d+ bytes uncompressed \(limit 307200\) \[PLUGIN_TOO_LARGE\]/);
+    const raised = await cli(["install", dir, "--yes", "--max-module-bytes", "2000000", "--max-module-gzip-bytes", "2000000"]);
+    expect(raised.code, raised.stderr).toBe(0);
+    // The limits chosen at install carry over: the pinned module runs without repeating the flags.
+    const greet = await cli(["run", "dev.clawft.example-js-plugin", "greet", '{"name":"Ola"}'], { EXAMPLE_GREETING: "Hej" });
+    expect(greet.code, greet.stderr).toBe(0);
+    expect(greet.stdout.trim()).toBe("Hej, Ola!");
   });
 
   it("T41 an upgrade asks for the new permission only, and a grant file for just that one suffices", async () => {
