@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { PROGRAMS } from "../test/fixtures/programs.js";
 import { fn, instantiate, wat } from "../test/wat.js";
-import { FuelMeter, meterModule } from "./index.js";
+import { FuelMeter, MeteringError, meterModule, ResourceExhaustedError } from "./index.js";
 
 describe("differential: plain and metered modules compute the same results", () => {
   for (const program of PROGRAMS) {
@@ -117,5 +117,36 @@ describe("properties", () => {
       ),
       { numRuns: 200 },
     );
+  });
+});
+
+describe("robustness", () => {
+  const seeds = PROGRAMS.map((p) => wat(p.wat));
+
+  it("mutated modules are refused with a MeteringError or metered into a valid module, never a crash", () => {
+    let metered = 0;
+    let refused = 0;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: seeds.length - 1 }),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }),
+        (which, edits) => {
+          const bytes = Uint8Array.from(seeds[which] as Uint8Array);
+          for (const [at, value] of edits) bytes[8 + (at % (bytes.length - 8))] = value;
+          try {
+            const out = meterModule(bytes);
+            expect(WebAssembly.validate(out.bytes as Uint8Array<ArrayBuffer>)).toBe(true);
+            metered++;
+          } catch (e) {
+            expect(MeteringError.isInstance(e) || ResourceExhaustedError.isInstance(e)).toBe(true);
+            refused++;
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+    // Both paths were exercised (one-byte edits of constants keep a module valid; most others do not).
+    expect(metered).toBeGreaterThan(0);
+    expect(refused).toBeGreaterThan(0);
   });
 });
