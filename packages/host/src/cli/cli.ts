@@ -165,7 +165,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return first === undefined ? EXIT.USAGE : EXIT.OK;
   }
   if (first === "--version") {
-    out("clawft-plugin (@clawft/host)");
+    // dist/cli.js sits next to the package's package.json's folder: ../package.json.
+    const pkg = await readFile(new URL("../package.json", import.meta.url), "utf8").catch(() => "{}");
+    const version = (JSON.parse(pkg) as { version?: unknown }).version;
+    out(`clawft-plugin ${typeof version === "string" ? version : "(unknown version)"} (@clawft/host)`);
     return EXIT.OK;
   }
   if (!isCommand(first)) {
