@@ -703,7 +703,7 @@ export class PluginManager {
         );
       }
     }
-    const approvals = await this.ensureConsent(manifest, options.approve);
+    const approvals = await this.#ensureConsent(manifest, options.approve);
     return { record, manifest: manifest.raw, manifestBytes, wasm, approvals };
   }
 
@@ -711,7 +711,7 @@ export class PluginManager {
    * Makes sure every permission `manifest` asks for is approved for its version, asking for the
    * missing ones (reason `first-run`) and storing the grant. Returns the approved set.
    */
-  async ensureConsent(manifest: ManifestSummary, approve?: ConsentCallback): Promise<PermissionSet> {
+  async #ensureConsent(manifest: ManifestSummary, approve?: ConsentCallback): Promise<PermissionSet> {
     const stored = (await this.approvals.get(manifest.id, manifest.version))?.permissions ?? NO_PERMISSIONS;
     if (isEmptyPermissions(missingPermissions(stored, manifest.permissions))) return stored;
     return this.#lock(async () => {
