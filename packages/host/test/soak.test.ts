@@ -74,7 +74,7 @@ describe("soak", () => {
     const counts = { ok: 0, refused: 0, unknownTool: 0, trap: 0, memory: 0, crashed: 0 };
     const eventsBefore = t.events.length;
     let expectedEvents = 0;
-    let peakAfterWarmup = new Map<number, number>();
+    const peakAfterWarmup = new Map<number, number>();
 
     const runLane = async (laneIndex: number, calls: number): Promise<void> => {
       const lane = lanes[laneIndex] as (typeof lanes)[number];
