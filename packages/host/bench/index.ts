@@ -37,7 +37,12 @@ const slowWasm = await fixtureWithTools("slow-host-call", ["env", "log"]);
   const N = 2000;
   // In-thread baseline: the same component, jco glue instantiated here, a plain import.
   const out = await transpile(slowWasm, { name: "plugin", instantiation: "async", noTypescript: true, base64Cutoff: 0 });
-  const dataUrl = `data:text/javascript;base64,${Buffer.from(out.files["plugin.js"] as Uint8Array).toString("base64")}`;
+  // The same glue patch the host applies (jco 1.35 reads process.env on every _debugLog call).
+  const glueText = Buffer.from(out.files["plugin.js"] as Uint8Array)
+    .toString("utf8")
+    .split("if (!globalThis?.process?.env?.JCO_DEBUG) { return; }")
+    .join("return;");
+  const dataUrl = `data:text/javascript;base64,${Buffer.from(glueText).toString("base64")}`;
   const glue = (await import(dataUrl)) as {
     instantiate: (g: (n: string) => Promise<WebAssembly.Module>, i: unknown) => Promise<{ plugin: { executeTool(t: string, p: string): string; init(): void } }>;
   };

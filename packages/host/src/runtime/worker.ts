@@ -38,8 +38,10 @@ export interface WorkerInit {
   modules: Record<string, WebAssembly.Module>;
   /** Opaque metering data (per module) for the in-worker fuel meter. */
   metering: unknown;
-  /** Spin iterations before blocking on Atomics.wait. */
+  /** Spin iterations before blocking on Atomics.wait during a host call. */
   spin: number;
+  /** Spin iterations after a call ends before blocking until the next command. */
+  idleSpin: number;
 }
 
 interface PluginExports {
@@ -60,11 +62,11 @@ const ctl = ch.ctl;
 const spin = init.spin;
 
 /** Signals the main thread and waits for its answer (spin first: the round trip is a hot path). */
-function signalAndWait(): void {
+function signalAndWait(spinFor = spin): void {
   const seen = Atomics.load(ctl, TO_WORKER);
   Atomics.add(ctl, TO_MAIN, 1);
   Atomics.notify(ctl, TO_MAIN, 1);
-  for (let i = 0; i < spin; i++) {
+  for (let i = 0; i < spinFor; i++) {
     if (Atomics.load(ctl, TO_WORKER) !== seen) return;
   }
   while (Atomics.load(ctl, TO_WORKER) === seen) Atomics.wait(ctl, TO_WORKER, seen);
@@ -77,9 +79,9 @@ function send(kind: number, values: readonly string[]): void {
   ctl[LEN] = len;
 }
 
-/** Blocks until the main thread sends the next command. */
+/** Blocks until the main thread sends the next command (spinning a little longer: callers often chain calls). */
 function waitForCommand(): void {
-  signalAndWait();
+  signalAndWait(init.idleSpin);
 }
 
 interface HostReply {
