@@ -181,7 +181,7 @@ class PluginHost implements Host {
     // The world check's verdict depends only on the bytes: a component that passed once is not re-checked.
     const digest = createHash("sha256").update(wasm).digest("hex");
     if (!this.validated.has(digest)) {
-      await checkComponent(wasm, pluginId);
+      await checkComponent(wasm, pluginId, this.options.wasi);
       this.validated.add(digest);
     }
     const t1 = performance.now();

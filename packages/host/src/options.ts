@@ -116,12 +116,14 @@ export interface HostOptions {
   sandbox?: SandboxFactories;
   /**
    * What to do with a component that imports `wasi:*` interfaces: `"refuse"` it at
-   * load (PLUGIN_FORBIDDEN_IMPORT naming the import). No WASI implementation is
-   * ever given to plugins (never jco's preview2 shim, which exposes the real
-   * filesystem and environment).
+   * load (PLUGIN_FORBIDDEN_IMPORT naming the import), or `"deny"`: serve the
+   * deny-everything stubs (empty environment and arguments, no cwd, `exit` traps,
+   * clocks and random allowed) and refuse any other WASI interface (filesystem,
+   * sockets, streams...). Never jco's preview2 shim, which exposes the real
+   * filesystem and environment.
    * @default "refuse"
    */
-  wasi?: "refuse";
+  wasi?: "refuse" | "deny";
 }
 
 /** The frozen, validated form of `HostOptions`. */
@@ -136,6 +138,7 @@ export interface ResolvedHostOptions {
   readonly hardLimits: Readonly<ResourceLimits>;
   readonly approve: ((request: ConsentRequest) => boolean | Promise<boolean>) | undefined;
   readonly sandbox: Readonly<SandboxFactories>;
+  readonly wasi: "refuse" | "deny";
 }
 
 const KNOWN_KEYS: ReadonlySet<string> = new Set([
@@ -252,7 +255,9 @@ export function resolveHostOptions(options: HostOptions | undefined): ResolvedHo
     }
     sandbox = Object.freeze({ ...(s as SandboxFactories) });
   }
-  if (o.wasi !== undefined && o.wasi !== "refuse") throw new HostOptionsError('wasi must be "refuse"');
+  if (o.wasi !== undefined && o.wasi !== "refuse" && o.wasi !== "deny") {
+    throw new HostOptionsError('wasi must be "refuse" or "deny"');
+  }
   return Object.freeze({
     audit: o.audit as ResolvedHostOptions["audit"],
     logger,
@@ -264,5 +269,6 @@ export function resolveHostOptions(options: HostOptions | undefined): ResolvedHo
     hardLimits: Object.freeze(hardLimits),
     approve: o.approve as ResolvedHostOptions["approve"],
     sandbox,
+    wasi: (o.wasi as "refuse" | "deny" | undefined) ?? "refuse",
   });
 }

@@ -1,5 +1,6 @@
 import { DescribeError, type PluginDescription, parseDescribe } from "@clawft/wit-bindings";
 import { PluginError } from "./errors.js";
+import { STUBBED_WASI_INTERFACES, wasiInterfaceName } from "./runtime/wasi-stubs.js";
 
 export type { PluginDescription, ToolDescription } from "@clawft/wit-bindings";
 
@@ -10,10 +11,16 @@ export type { PluginDescription, ToolDescription } from "@clawft/wit-bindings";
  * WASI at all (never jco's preview2 shim, which exposes the real filesystem and
  * environment), so a toolchain must avoid them (e.g. `componentize-qjs --stub-wasi`).
  */
-export async function checkComponent(wasm: Uint8Array, pluginId: string): Promise<void> {
+export async function checkComponent(wasm: Uint8Array, pluginId: string, wasiMode: "refuse" | "deny" = "refuse"): Promise<void> {
   const { validatePluginComponent } = await import("@clawft/wit-bindings");
-  const verdict = await validatePluginComponent(wasm, { maxBytes: Math.max(wasm.byteLength, 1) });
-  const wasi = verdict.wasiImports[0];
+  const verdict = await validatePluginComponent(wasm, {
+    maxBytes: Math.max(wasm.byteLength, 1),
+    allowWasiImports: wasiMode === "deny",
+  });
+  const wasi =
+    wasiMode === "deny"
+      ? verdict.wasiImports.find((name) => !STUBBED_WASI_INTERFACES.includes(wasiInterfaceName(name)))
+      : verdict.wasiImports[0];
   if (wasi !== undefined) {
     throw new PluginError(
       "PLUGIN_FORBIDDEN_IMPORT",

@@ -36,7 +36,7 @@ describe("createHost options", () => {
       [{ hardLimits: { maxFuel: 1e11 } }, "hardLimits.maxFuel must be at most"],
       [{ hardLimits: { maxCats: 1 } }, "unknown option: hardLimits.maxCats"],
       [{ sandbox: { createShell: () => 1 } }, "unknown option: sandbox.createShell"],
-      [{ wasi: "preview2" }, 'wasi must be "refuse"'],
+      [{ wasi: "preview2" }, 'wasi must be "refuse" or "deny"'],
     ];
     for (const [options, message] of cases) {
       let error: unknown;
@@ -68,6 +68,15 @@ describe("loading", () => {
     expect(PluginError.isInstance(error)).toBe(true);
     expect(error.code).toBe("PLUGIN_FORBIDDEN_IMPORT");
     expect(error.message).toContain("wasi:cli/environment@0.2.3");
+  });
+
+  it('with wasi: "deny" the operator opts in to deny-everything WASI stubs (empty environment)', async () => {
+    const th = testHost({ wasi: "deny" });
+    const p = await th.host.load({ manifest: manifest("test.api.wasi.deny"), wasm: await fixture("wasi-import") });
+    // get-environment answers an empty list whatever the host's environment holds.
+    expect(Object.keys(process.env).length).toBeGreaterThan(0);
+    await expect(p.executeTool("run", {})).resolves.toBe(0);
+    await th.host.close();
   });
 
   it("an import outside the world, or host with a wrong type, is refused (PLUGIN_FORBIDDEN_IMPORT)", async () => {

@@ -93,6 +93,7 @@ export class WorkerRuntime {
       metering: compiled.metering,
       spin: DEFAULT_SPIN,
       idleSpin: IDLE_SPIN,
+      wasi: compiled.imports.filter((name) => name.startsWith("wasi:")),
     };
     this.worker = new Worker(workerUrl, {
       workerData,

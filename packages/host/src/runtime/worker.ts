@@ -28,6 +28,7 @@ import {
   TO_WORKER,
 } from "./protocol.js";
 import { createWorkerMeter, type WorkerMeter } from "./meter.js";
+import { wasiImports } from "./wasi-stubs.js";
 
 export interface WorkerInit {
   ctl: SharedArrayBuffer;
@@ -38,6 +39,8 @@ export interface WorkerInit {
   modules: Record<string, WebAssembly.Module>;
   /** Opaque metering data (per module) for the in-worker fuel meter. */
   metering: unknown;
+  /** `wasi:*` imports to serve with the deny-everything stubs (empty unless the operator opted in). */
+  wasi: string[];
   /** Spin iterations before blocking on Atomics.wait during a host call. */
   spin: number;
   /** Spin iterations after a call ends before blocking until the next command. */
@@ -178,7 +181,7 @@ function instantiateGuest(): PluginExports {
     }
     return instance;
   };
-  const result = instantiate(getCoreModule, { host: hostImports }, instantiateCore);
+  const result = instantiate(getCoreModule, { ...wasiImports(init.wasi), host: hostImports }, instantiateCore);
   return result.plugin;
 }
 
