@@ -55,7 +55,7 @@ export type WorkerEvent =
 /** Spin iterations before the worker blocks on Atomics.wait (a few microseconds). */
 const DEFAULT_SPIN = 2000;
 /** Spin iterations of an idle worker before it sleeps (tens of microseconds; bounded CPU per call). */
-const IDLE_SPIN = 20000;
+const IDLE_SPIN = 5000;
 /** Spin iterations of the main thread waiting for the guest's next host call (a few microseconds). */
 const MAIN_SPIN = 2000;
 /** Host calls served back to back before the main thread yields to its event loop. */
