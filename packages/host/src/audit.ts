@@ -13,6 +13,9 @@ const hostChannel = channel(HOST_AUDIT_CHANNEL);
  * A sink that throws cannot break the call (its error is ignored).
  */
 export function emitAudit(sink: ((event: AuditEvent) => void) | undefined, event: AuditEvent): void {
+  // Frozen: a sink cannot alter what channel subscribers (or the next sink) see.
+  Object.freeze(event.args);
+  Object.freeze(event);
   if (sink) {
     try {
       sink(event);

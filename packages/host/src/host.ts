@@ -34,6 +34,8 @@ const debug = debuglog("clawft");
  * thread on a busy machine must not count against the plugin.
  */
 const STARTUP_ALLOWANCE_MS = 10_000;
+/** Largest params-json sent to a guest (it must also fit in the guest's memory, 16 MiB by default). */
+const MAX_PARAMS_CHARS = 8 * 1024 * 1024;
 
 /** What `load` takes. */
 export interface LoadInput {
@@ -447,6 +449,9 @@ class PluginHandle implements Plugin {
       throw new TypeError("params must be a JSON value", { cause });
     }
     if (paramsJson === undefined) throw new TypeError("params must be a JSON value");
+    if (paramsJson.length > MAX_PARAMS_CHARS) {
+      throw new RangeError(`params-json is too large: ${paramsJson.length} characters (limit ${MAX_PARAMS_CHARS})`);
+    }
     const started = performance.now();
     this.handler.takeCount();
     if (!this.runtime || !this.runtime.alive) {

@@ -211,6 +211,15 @@ describe("calls", () => {
     await p.close();
   });
 
+  it("params too large for the wire or the guest are refused before the call", async () => {
+    const p = await t.host.load({ manifest: manifest("test.api.bigparams"), wasm: await fixture("tool-basic") });
+    const error = await rejection(p.executeTool("echo", "x".repeat(9 * 1024 * 1024)));
+    expect(error).toBeInstanceOf(RangeError);
+    expect(error.message.startsWith("params-json is too large")).toBe(true);
+    await expect(p.executeTool("echo", "still fine")).resolves.toBe("still fine");
+    await p.close();
+  });
+
   it("a result that is not JSON comes back as the raw string", async () => {
     const p = await t.host.load({ manifest: manifest("test.api.raw"), wasm: await fixture("host-calls") });
     await expect(p.executeTool("env", ["NOPE"])).resolves.toBe("none");

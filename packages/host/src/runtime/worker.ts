@@ -237,12 +237,17 @@ function runCall(tool: string, params: string): void {
     const out = p.executeTool(tool, params);
     ch.num[NUM_FUEL_USED] = meter.consumed();
     ch.num[NUM_PEAK_MEMORY] = peakMemory();
+    if (out.length > MAX_ARG_BYTES / 3 && Buffer.byteLength(out) > MAX_ARG_BYTES) {
+      send(Kind.FAULT, [JSON.stringify({ type: "trap", message: `result too large: over ${MAX_ARG_BYTES} bytes` })]);
+      return;
+    }
     send(Kind.RESULT_OK, [out]);
   } catch (e) {
     ch.num[NUM_FUEL_USED] = meter.consumed();
     ch.num[NUM_PEAK_MEMORY] = peakMemory();
     if (isGuestErr(e)) {
-      send(Kind.RESULT_ERR, [String(e.payload)]);
+      const text = String(e.payload);
+      send(Kind.RESULT_ERR, [text.length > MAX_ARG_BYTES / 4 ? `${text.slice(0, MAX_ARG_BYTES / 4)}... [truncated]` : text]);
       return;
     }
     plugin = undefined; // a trapped instance is never reused
