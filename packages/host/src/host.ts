@@ -235,6 +235,11 @@ class PluginHost implements Host {
       await handle.close();
       throw error;
     }
+    if (this.closed) {
+      // The host was closed while this plugin was loading: never leave its worker behind.
+      await handle.close();
+      throw new PluginError("PLUGIN_CLOSED", "host was closed during the load", { pluginId });
+    }
     this.plugins.add(handle);
     debug(
       "loaded %s: check %dms, compile %dms, start %dms",
