@@ -8,6 +8,8 @@ import {
   redactUrl,
   truncateLogMessage,
 } from "@clawft/sandbox-policy";
+import { FS_REFUSAL_CODES } from "@clawft/sandbox-fs";
+import { HTTP_REFUSAL_CODES } from "@clawft/sandbox-http";
 import { emitAudit } from "./audit.js";
 import { HostFn, type HostFnId, Reply } from "./runtime/protocol.js";
 import type { HostReply } from "./runtime/worker-runtime.js";
@@ -61,24 +63,11 @@ export interface HostCallContext {
   maxRequestBytes: number;
 }
 
-/** Codes that are a policy refusal (audit `refused`); every other failure is `error`. */
-const REFUSAL_CODES: ReadonlySet<string> = new Set([
-  "FS_NOT_PERMITTED",
-  "FS_OUTSIDE_SANDBOX",
-  "FS_SYMLINK_ESCAPE",
-  "FS_TOO_LARGE",
-  "FS_INVALID_PATH",
-  "FS_READ_ONLY",
-  "HTTP_INVALID_URL",
-  "HTTP_SCHEME_NOT_ALLOWED",
-  "HTTP_NOT_PERMITTED",
-  "HTTP_HOST_NOT_ALLOWED",
-  "HTTP_PRIVATE_IP",
-  "HTTP_RATE_LIMITED",
-  "HTTP_BODY_TOO_LARGE",
-  "HTTP_BAD_HEADER",
-  "HTTP_METHOD_NOT_ALLOWED",
-]);
+/**
+ * Codes that are a policy refusal (audit `refused`); every other failure is
+ * `error`. Each sandbox package owns the list of its own refusal codes.
+ */
+const REFUSAL_CODES: ReadonlySet<string> = new Set([...FS_REFUSAL_CODES, ...HTTP_REFUSAL_CODES]);
 
 const LEVELS: readonly LogLevel[] = ["error", "warn", "info", "debug", "trace"];
 

@@ -31,7 +31,7 @@ export const FS_ERROR_MESSAGES: Readonly<Record<FsErrorCode, string>> = Object.f
 });
 
 /** Codes that are a policy refusal (audit `result: "refused"`); the others are `"error"`. */
-export const REFUSAL_CODES: ReadonlySet<string> = new Set<FsErrorCode>([
+export const FS_REFUSAL_CODES: ReadonlySet<string> = new Set<FsErrorCode>([
   "FS_NOT_PERMITTED",
   "FS_OUTSIDE_SANDBOX",
   "FS_SYMLINK_ESCAPE",

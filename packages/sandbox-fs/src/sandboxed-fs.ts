@@ -3,7 +3,7 @@ import diagnostics_channel from "node:diagnostics_channel";
 import { performance } from "node:perf_hooks";
 import { debuglog } from "node:util";
 import { SandboxError, type FsAuditEvent, type FsOperation } from "@clawft/sandbox-policy";
-import { REFUSAL_CODES, fsError, quotePath } from "./errors.js";
+import { FS_REFUSAL_CODES, fsError, quotePath } from "./errors.js";
 import {
   O_CREAT,
   O_DIRECTORY,
@@ -234,7 +234,7 @@ export class SandboxedFileSystem {
       this.#emit({
         op,
         path: ctx.rel,
-        result: REFUSAL_CODES.has(e.code) ? "refused" : "error",
+        result: FS_REFUSAL_CODES.has(e.code) ? "refused" : "error",
         code: e.code,
         durationMs: performance.now() - start,
       });

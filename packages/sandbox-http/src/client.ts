@@ -12,7 +12,7 @@ import {
   redactUrl,
   type HttpAuditEvent,
 } from "@clawft/sandbox-policy";
-import { httpError, type HttpErrorCode } from "./errors.js";
+import { HTTP_REFUSAL_CODES, httpError, type HttpErrorCode } from "./errors.js";
 import { HttpOptionsError, resolveOptions, type HttpClientOptions, type ResolvedHttpOptions } from "./options.js";
 import { PinnedPools, toPinned, type PinnedAddress } from "./pinned-dispatcher.js";
 import { Deadline } from "./deadline.js";
@@ -49,18 +49,6 @@ export interface HttpResponse {
   truncated: boolean;
 }
 
-/** Codes that are the sandbox saying no (audit `refused`); the rest are failures (`error`). */
-const REFUSALS: ReadonlySet<string> = new Set<HttpErrorCode>([
-  "HTTP_INVALID_URL",
-  "HTTP_SCHEME_NOT_ALLOWED",
-  "HTTP_NOT_PERMITTED",
-  "HTTP_HOST_NOT_ALLOWED",
-  "HTTP_PRIVATE_IP",
-  "HTTP_RATE_LIMITED",
-  "HTTP_BODY_TOO_LARGE",
-  "HTTP_BAD_HEADER",
-  "HTTP_METHOD_NOT_ALLOWED",
-]);
 
 const POLICY_CODES: Readonly<Record<string, HttpErrorCode>> = {
   INVALID_URL: "HTTP_INVALID_URL",
@@ -164,7 +152,7 @@ export class SandboxedHttpClient {
       }
       const wrapped = this.#asSandboxError(error);
       event.code = wrapped.code;
-      event.result = REFUSALS.has(wrapped.code) ? "refused" : "error";
+      event.result = HTTP_REFUSAL_CODES.has(wrapped.code) ? "refused" : "error";
       throw wrapped;
     } finally {
       event.durationMs = Math.max(0, o.now() - started);

@@ -42,3 +42,16 @@ export function httpError(code: HttpErrorCode, detail?: string, cause?: unknown)
   const message = detail === undefined || detail === "" ? base : `${base}: ${detail}`;
   return new SandboxError(code, message, cause === undefined ? {} : { cause });
 }
+
+/** Codes that are the sandbox saying no (audit `refused`); the rest are failures (`error`). */
+export const HTTP_REFUSAL_CODES: ReadonlySet<string> = new Set<HttpErrorCode>([
+  "HTTP_INVALID_URL",
+  "HTTP_SCHEME_NOT_ALLOWED",
+  "HTTP_NOT_PERMITTED",
+  "HTTP_HOST_NOT_ALLOWED",
+  "HTTP_PRIVATE_IP",
+  "HTTP_RATE_LIMITED",
+  "HTTP_BODY_TOO_LARGE",
+  "HTTP_BAD_HEADER",
+  "HTTP_METHOD_NOT_ALLOWED",
+]);

@@ -11,5 +11,5 @@ export {
   type HttpResolver,
   type ResolvedHttpOptions,
 } from "./options.js";
-export { HTTP_MESSAGES, type HttpErrorCode } from "./errors.js";
+export { HTTP_MESSAGES, HTTP_REFUSAL_CODES, type HttpErrorCode } from "./errors.js";
 export { ALLOWED_METHODS, FORBIDDEN_HEADERS, MAX_HEADERS, MAX_HEADER_BYTES } from "./request-rules.js";
