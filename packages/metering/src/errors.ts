@@ -1,4 +1,4 @@
-import { ClawftError, type ClawftErrorOptions } from "@clawft/sandbox-policy";
+import { ClawftError, type ClawftErrorOptions } from "@clawft/sandbox-policy/core";
 
 /** The resource a guest ran out of. */
 export type ResourceKind = "fuel" | "memory" | "table" | "timeout";

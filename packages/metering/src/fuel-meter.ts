@@ -1,6 +1,6 @@
 import { channel } from "node:diagnostics_channel";
 import { debuglog } from "node:util";
-import { RESOURCE_DEFAULTS } from "@clawft/sandbox-policy";
+import { RESOURCE_DEFAULTS } from "@clawft/sandbox-policy/core";
 import { MeteringError, ResourceExhaustedError, type ResourceKind } from "./errors.js";
 import { METERING_IMPORT_MODULE, METERING_META_VERSION, type MeteringMeta } from "./meta.js";
 import { METERING_LIMITS, WASM_PAGE_BYTES } from "./options.js";

@@ -1,0 +1,21 @@
+import { describe, expect, it } from "vitest";
+// Imported by the published names, so the exports map and the shared chunk are under test.
+import * as main from "@clawft/sandbox-policy";
+import * as core from "@clawft/sandbox-policy/core";
+
+describe("the ./core entry", () => {
+  it("hands out the same classes and defaults as the main entry (one shared chunk)", () => {
+    expect(core.ClawftError).toBe(main.ClawftError);
+    expect(core.SandboxError).toBe(main.SandboxError);
+    expect(core.RESOURCE_DEFAULTS).toBe(main.RESOURCE_DEFAULTS);
+    const error = new core.SandboxError("FS_OUTSIDE_SANDBOX", "filesystem access denied");
+    expect(main.SandboxError.isInstance(error)).toBe(true);
+    expect(error).toBeInstanceOf(main.ClawftError);
+  });
+
+  it("exports no manifest code (it must stay free of the schema library)", () => {
+    expect(Object.keys(core).sort()).toEqual(
+      ["ClawftError", "RESOURCE_DEFAULTS", "RESOURCE_HARD_LIMITS", "SANDBOX_DEFAULTS", "SandboxError"].sort(),
+    );
+  });
+});
