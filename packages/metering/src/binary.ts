@@ -262,3 +262,29 @@ export function patchLimits(bytes: Uint8Array, visit: Required<Visitor>): Uint8A
   if (!patched) throw new BinaryFormatError("internal: no output");
   return patched;
 }
+
+/**
+ * The module without its `name` custom section. binaryen drops names from its
+ * output anyway, and reading a name section with subsections it does not know
+ * (wasm-tools emits several) makes it print warnings to the process's stdout.
+ */
+export function stripNameSection(bytes: Uint8Array): Uint8Array {
+  const keep: Array<[number, number]> = [];
+  let dropped = false;
+  for (const s of sections(bytes)) {
+    if (s.id === 0 && new Reader(bytes, s.start, s.end).name() === "name") {
+      dropped = true;
+      continue;
+    }
+    keep.push([s.headerStart, s.end]);
+  }
+  if (!dropped) return bytes;
+  const out = new Uint8Array(8 + keep.reduce((n, [a, b]) => n + (b - a), 0));
+  out.set(bytes.subarray(0, 8));
+  let pos = 8;
+  for (const [a, b] of keep) {
+    out.set(bytes.subarray(a, b), pos);
+    pos += b - a;
+  }
+  return out;
+}

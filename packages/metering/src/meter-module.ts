@@ -1,6 +1,6 @@
 import { debuglog } from "node:util";
 import binaryen from "binaryen";
-import { BinaryFormatError, patchLimits, readModuleShape, type Limits } from "./binary.js";
+import { BinaryFormatError, patchLimits, readModuleShape, stripNameSection, type Limits } from "./binary.js";
 import { MeteringError, ResourceExhaustedError } from "./errors.js";
 import { expressionKindName, instrumentModule, UnsupportedExpressionError } from "./instrument.js";
 import { METERING_IMPORT_MODULE, METERING_META_VERSION, type MeteredLimits, type MeteringMeta } from "./meta.js";
@@ -119,7 +119,7 @@ export function meterModuleResolved(input: Uint8Array, opts: ResolvedMeterOption
 
   let module: binaryen.Module;
   try {
-    module = binaryen.readBinary(input);
+    module = binaryen.readBinary(stripNameSection(input));
   } catch (e) {
     throw new MeteringError("METERING_UNSUPPORTED", `binaryen cannot read the module: ${errorText(e)}`, { cause: e });
   }
