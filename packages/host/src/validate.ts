@@ -32,7 +32,8 @@ export async function checkComponent(wasm: Uint8Array, pluginId: string, wasiMod
   if (first === undefined) return;
   const issues = verdict.errors.map((e) => e.message).join("; ");
   if (first.code === "WIT_FORBIDDEN_IMPORT") {
-    throw new PluginError("PLUGIN_FORBIDDEN_IMPORT", `forbidden import: ${issues}`, { pluginId });
+    // wit-bindings' messages already start with "forbidden import: <name>".
+    throw new PluginError("PLUGIN_FORBIDDEN_IMPORT", issues, { pluginId });
   }
   throw new PluginError("PLUGIN_INVALID", `not a clawft plugin component: ${issues}`, { pluginId });
 }

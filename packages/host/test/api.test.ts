@@ -83,6 +83,9 @@ describe("loading", () => {
     for (const name of ["extra-import", "wrong-import-type"] as const) {
       const error = await rejection(t.host.load({ manifest: manifest(`test.api.${name}`), wasm: await fixture(name) }));
       expect(error.code, name).toBe("PLUGIN_FORBIDDEN_IMPORT");
+      // The message names the import once, starting with the refusal's text.
+      expect(error.message, name).toMatch(/^forbidden import: (shell|host)/);
+      expect(error.message, name).not.toMatch(/forbidden import: forbidden import/);
     }
   });
 
