@@ -66,7 +66,12 @@ for (;;) {
 }
 `;
 
-describe("directory ↔ symlink swap race", () => {
+// Each race test runs against a child process that swaps in a busy loop (one core
+// of its own) and stops as soon as both states of the swap were observed; on a
+// loaded 2-core machine that can take longer than the default 30 s.
+const RACE_TIMEOUT_MS = 180_000;
+
+describe("directory ↔ symlink swap race", { timeout: RACE_TIMEOUT_MS }, () => {
   it("reads while a directory and a symlink to outside are swapped never return outside data", async () => {
     await startChild(SWAPPER, [inside, outside]);
     const fs = await SandboxedFileSystem.create({ allowedPaths: [inside] });
