@@ -51,7 +51,12 @@ async function startChild(script: string, args: string[]): Promise<ChildProcess>
   return c;
 }
 
-/** `base/d` is, in turn: missing, a real directory with f.txt, missing, a symlink to the outside directory. */
+/**
+ * `base/d` is, in turn: missing, a real directory with f.txt, missing, a symlink to the outside directory.
+ * When `d` exists while both `real-d` and `link-d` are in place, the code under test created it in the
+ * "missing" gap (createDirAll does that, inside the sandbox): the swapper removes that stray directory,
+ * or every later rename onto `d` would fail and the swap would stop for good.
+ */
 const SWAPPER = `
 const fs = require("node:fs");
 const [base, outsideDir] = process.argv.slice(-2);
@@ -59,8 +64,12 @@ const real = base + "/real-d", link = base + "/link-d", d = base + "/d";
 fs.mkdirSync(real);
 fs.writeFileSync(real + "/f.txt", "INSIDE");
 fs.symlinkSync(outsideDir, link);
+const exists = (p) => { try { fs.lstatSync(p); return true; } catch { return false; } };
 process.stdout.write("ready\\n");
-for (;;) {
+for (let turn = 0; ; turn++) {
+  if ((turn & 63) === 0 && exists(d) && exists(real) && exists(link)) {
+    try { fs.rmSync(d, { recursive: true, force: true }); } catch {}
+  }
   try { fs.renameSync(real, d); fs.renameSync(d, real); } catch {}
   try { fs.renameSync(link, d); fs.renameSync(d, link); } catch {}
 }
