@@ -47,20 +47,16 @@ function sha256(data: Uint8Array | string): string {
 let extendedConstEnabled = false;
 
 /**
- * Node < 22 ships the wasm extended-const proposal behind a flag; componentize-qjs
- * plugins use it. On those versions only, and only when a module fails validation
- * without it, the flag is turned on (V8 flags are per process; this one only
- * enables a standardised wasm feature).
+ * Node < 22 ships the wasm extended-const proposal (standardised; componentize-qjs
+ * plugins use it) behind a flag. Turned on once, before any core module of a
+ * plugin is metered or compiled: metering's validation and `WebAssembly.compile`
+ * then accept it, with no second validation pass per module. V8 flags are per
+ * process; this one only enables a standard wasm feature.
  */
-function validateOrEnable(bytes: Uint8Array): boolean {
-  if (WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)) return true;
-  const major = Number(process.versions.node.split(".")[0]);
-  if (major < 22 && !extendedConstEnabled) {
-    setFlagsFromString("--experimental-wasm-extended-const");
-    extendedConstEnabled = true;
-    return WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>);
-  }
-  return false;
+function enableExtendedConst(): void {
+  if (extendedConstEnabled) return;
+  extendedConstEnabled = true;
+  if (Number(process.versions.node.split(".")[0]) < 22) setFlagsFromString("--experimental-wasm-extended-const");
 }
 
 interface DiskIndex {
@@ -78,7 +74,9 @@ interface DiskIndex {
 export class ComponentCompiler {
   private readonly memory = new Map<string, Promise<CompiledComponent>>();
 
-  constructor(private readonly cacheDir: string | undefined) {}
+  constructor(private readonly cacheDir: string | undefined) {
+    enableExtendedConst();
+  }
 
   cacheKey(wasm: Uint8Array, options: CompileOptions): string {
     return sha256(
@@ -135,10 +133,6 @@ export class ComponentCompiler {
     const metering: Record<string, unknown> = {};
     for (const [name, bytes] of Object.entries(out.files)) {
       if (!name.endsWith(".wasm")) continue;
-      // Validate first (on Node < 22 this may turn on extended-const, which metering's own check needs).
-      if (!validateOrEnable(bytes)) {
-        throw new PluginError("PLUGIN_INVALID", `core module ${name} of the plugin is not valid WebAssembly`);
-      }
       const m = await meterCoreModule(bytes, options);
       metered[name] = m.bytes;
       metering[name] = m.meta;
@@ -213,9 +207,6 @@ async function compileModules(
 ): Promise<CompiledComponent> {
   const modules: Record<string, WebAssembly.Module> = {};
   for (const [name, b] of Object.entries(bytes)) {
-    if (!validateOrEnable(b)) {
-      throw new PluginError("PLUGIN_INVALID", `core module ${name} of the plugin is not valid WebAssembly`);
-    }
     try {
       modules[name] = await WebAssembly.compile(b as Uint8Array<ArrayBuffer>);
     } catch (error) {
