@@ -5,15 +5,12 @@
  * copies of a block { loop { counter; if { load, xor } else { call } ; br_if } }.
  */
 
+import { writeU32 } from "../src/binary.js";
+
+/** Unsigned LEB128, with the encoder the metering binary patcher uses. */
 function uleb(n: number): number[] {
   const out: number[] = [];
-  let v = n;
-  do {
-    let b = v & 0x7f;
-    v = Math.floor(v / 128);
-    if (v !== 0) b |= 0x80;
-    out.push(b);
-  } while (v !== 0);
+  writeU32(out, n);
   return out;
 }
 

@@ -98,7 +98,8 @@ class Reader {
   }
 }
 
-function writeU32(out: number[], value: number): void {
+/** Appends `value` as an unsigned LEB128. */
+export function writeU32(out: number[], value: number): void {
   let v = value;
   do {
     let b = v & 0x7f;
