@@ -9,16 +9,16 @@ import { join } from "node:path";
 const root = new URL("..", import.meta.url).pathname;
 const resultsDir = join(root, "bench", "results");
 let failed = 0;
-for (const dir of ["packages"]) {
-  for (const name of readdirSync(join(root, dir)).sort()) {
-    const pkgPath = join(root, dir, name, "package.json");
-    if (!existsSync(pkgPath)) continue;
-    const pkg = JSON.parse(readFileSync(pkgPath, "utf8"));
-    if (!pkg.scripts?.bench || !existsSync(join(root, dir, name, "bench"))) continue;
-    console.log(`\n== bench ${pkg.name}`);
-    const r = spawnSync("pnpm", ["run", "bench"], { cwd: join(root, dir, name), stdio: "inherit", env: { ...process.env, CLAWFT_BENCH_RESULTS: resultsDir } });
-    if (r.status !== 0) failed++;
-  }
+const packagesDir = join(root, "packages");
+for (const name of readdirSync(packagesDir).sort()) {
+  const dir = join(packagesDir, name);
+  const pkgPath = join(dir, "package.json");
+  if (!existsSync(pkgPath)) continue;
+  const pkg = JSON.parse(readFileSync(pkgPath, "utf8"));
+  if (!pkg.scripts?.bench || !existsSync(join(dir, "bench"))) continue;
+  console.log(`\n== bench ${pkg.name}`);
+  const r = spawnSync("pnpm", ["run", "bench"], { cwd: dir, stdio: "inherit", env: { ...process.env, CLAWFT_BENCH_RESULTS: resultsDir } });
+  if (r.status !== 0) failed++;
 }
 console.log(`\nresults in ${resultsDir}:`);
 for (const f of readdirSync(resultsDir).filter((f) => f.endsWith(".json"))) {
