@@ -43,7 +43,8 @@ const SECTION_IMPORT = 2;
 const SECTION_TABLE = 4;
 const SECTION_MEMORY = 5;
 
-class Reader {
+/** Reads LEB128 numbers, bytes and names from a slice of a module, with bounds checks. */
+export class Reader {
   pos: number;
   constructor(
     readonly bytes: Uint8Array,
@@ -77,6 +78,11 @@ class Reader {
     }
     throw new BinaryFormatError("LEB128 too long");
   }
+  /** Skips `n` bytes. */
+  skip(n: number): void {
+    if (this.pos + n > this.end) throw new BinaryFormatError("unexpected end of section");
+    this.pos += n;
+  }
   name(): string {
     const len = this.u32();
     if (this.pos + len > this.end) throw new BinaryFormatError("name past end of section");
@@ -109,13 +115,89 @@ export function writeU32(out: number[], value: number): void {
   } while (v !== 0);
 }
 
+/**
+ * A growable output buffer with the LEB128 encoders of the format (the
+ * binary rewriter writes whole modules through it).
+ */
+export class ByteWriter {
+  bytes: Uint8Array;
+  pos = 0;
+  constructor(capacity = 1024) {
+    this.bytes = new Uint8Array(capacity);
+  }
+  ensure(n: number): void {
+    if (this.pos + n <= this.bytes.length) return;
+    let size = this.bytes.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.bytes.subarray(0, this.pos));
+    this.bytes = next;
+  }
+  byte(b: number): void {
+    this.ensure(1);
+    this.bytes[this.pos++] = b;
+  }
+  /** Unsigned LEB128 (minimal). */
+  u32(value: number): void {
+    this.ensure(5);
+    let v = value;
+    do {
+      let b = v & 0x7f;
+      v = Math.floor(v / 128);
+      if (v !== 0) b |= 0x80;
+      this.bytes[this.pos++] = b;
+    } while (v !== 0);
+  }
+  /** Signed LEB128 of a safe integer (i32.const / i64.const immediates). */
+  sleb(value: number): void {
+    this.ensure(10);
+    let v = value;
+    for (;;) {
+      const b = ((v % 128) + 128) % 128;
+      v = Math.floor(v / 128);
+      const done = (v === 0 && (b & 0x40) === 0) || (v === -1 && (b & 0x40) !== 0);
+      this.bytes[this.pos++] = done ? b : b | 0x80;
+      if (done) return;
+    }
+  }
+  /** Copies `src[start, end)`. */
+  copy(src: Uint8Array, start: number, end: number): void {
+    this.ensure(end - start);
+    this.bytes.set(src.subarray(start, end), this.pos);
+    this.pos += end - start;
+  }
+  /** Reserves room for a size prefix; {@link endSized} fills it in. */
+  beginSized(): number {
+    this.ensure(5);
+    this.pos += 5;
+    return this.pos;
+  }
+  /** Writes the size of what was written since `beginSized` as a minimal LEB128 before it. */
+  endSized(contentStart: number): void {
+    const size = this.pos - contentStart;
+    const head: number[] = [];
+    writeU32(head, size);
+    const at = contentStart - 5;
+    const shift = 5 - head.length;
+    for (let i = 0; i < head.length; i++) this.bytes[at + i] = head[i] as number;
+    if (shift > 0) {
+      this.bytes.copyWithin(at + head.length, contentStart, this.pos);
+      this.pos -= shift;
+    }
+  }
+  result(): Uint8Array {
+    return this.bytes.slice(0, this.pos);
+  }
+}
+
 function writeLimits(out: number[], l: Limits): void {
   out.push((l.max === undefined ? 0 : 1) | (l.shared ? 2 : 0));
   writeU32(out, l.initial);
   if (l.max !== undefined) writeU32(out, l.max);
 }
 
-interface Section {
+/** One section of a module: its id and where its header and contents are. */
+export interface Section {
   id: number;
   /** Offset of the section's contents. */
   start: number;
@@ -124,7 +206,8 @@ interface Section {
   headerStart: number;
 }
 
-function sections(bytes: Uint8Array): Section[] {
+/** The sections of a module, in order (checks the magic and version). */
+export function sections(bytes: Uint8Array): Section[] {
   if (
     bytes.length < 8 ||
     bytes[0] !== 0 ||

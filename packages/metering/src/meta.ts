@@ -1,4 +1,4 @@
-import type { InstrumentStats } from "./instrument.js";
+import type { InstrumentStats } from "./rewrite/instrument.js";
 
 /** The import module name under which metered modules import the metering runtime. */
 export const METERING_IMPORT_MODULE = "clawft:metering";
@@ -14,7 +14,7 @@ export const METERING_META_VERSION = 1;
  * Revision of the instrumentation itself (where and how fuel is charged).
  * Part of the cache key, so a new revision re-instruments cached modules.
  */
-export const INSTRUMENTATION_REVISION = 4;
+export const INSTRUMENTATION_REVISION = 5;
 
 /** One memory or table of a metered module, after the caps were applied. */
 export interface MeteredLimits {

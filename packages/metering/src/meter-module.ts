@@ -1,8 +1,8 @@
 import { debuglog } from "node:util";
-import binaryen from "binaryen";
 import { BinaryFormatError, patchLimits, readModuleShape, stripNameSection, type Limits } from "./binary.js";
 import { MeteringError, ResourceExhaustedError } from "./errors.js";
-import { expressionKindName, instrumentModule, UnsupportedExpressionError } from "./instrument.js";
+import { instrumentBinary, type InstrumentResult } from "./rewrite/instrument.js";
+import { UnsupportedFeatureError } from "./rewrite/opcodes.js";
 import { METERING_IMPORT_MODULE, METERING_META_VERSION, type MeteredLimits, type MeteringMeta } from "./meta.js";
 
 export { METERING_IMPORT_MODULE, METERING_META_VERSION, type MeteredLimits, type MeteringMeta };
@@ -12,24 +12,19 @@ const debug = debuglog("clawft");
 
 
 /**
- * The features a module may use. Each was checked to round-trip through
- * binaryen 132 and to validate in Node's V8. Not included, so refused:
- * exception handling (a guest could catch the out-of-fuel trap and keep
- * running), threads/shared memory, memory64, multi-memory, GC, relaxed SIMD.
+ * The features a module may use, as a binaryen feature mask (the value is
+ * kept from when binaryen did the rewriting, for API compatibility): MVP,
+ * mutable globals, sign extension, non-trapping float-to-int, bulk memory
+ * (and its opt extension), multi-value, reference types, overlong
+ * call_indirect, extended const, SIMD, tail calls. Not included, so
+ * refused: exception handling (a guest could catch the out-of-fuel trap and
+ * keep running), threads/shared memory, memory64, multi-memory, GC, typed
+ * function references, relaxed SIMD.
  */
-export const SUPPORTED_FEATURES: number =
-  binaryen.Features.MVP |
-  binaryen.Features.MutableGlobals |
-  binaryen.Features.SignExt |
-  binaryen.Features.NontrappingFPToInt |
-  binaryen.Features.BulkMemory |
-  binaryen.Features.BulkMemoryOpt |
-  binaryen.Features.Multivalue |
-  binaryen.Features.ReferenceTypes |
-  binaryen.Features.CallIndirectOverlong |
-  binaryen.Features.ExtendedConst |
-  binaryen.Features.SIMD128 |
-  binaryen.Features.TailCall;
+export const SUPPORTED_FEATURES: number = 1582014;
+
+const SUPPORTED_TEXT =
+  "supported: MVP, mutable globals, sign extension, non-trapping float-to-int, bulk memory, multi-value, reference types, extended const, SIMD, tail calls";
 
 
 export interface MeterResult {
@@ -117,46 +112,22 @@ export function meterModuleResolved(input: Uint8Array, opts: ResolvedMeterOption
   const memoryMaxPages = memory ? capLimits(memory.limits, opts.maxMemoryPages) : undefined;
   const tableMaxElements = shape.tables.map((t) => capLimits(t.limits, opts.maxTableElements));
 
-  let module: binaryen.Module;
+  let result: InstrumentResult;
   try {
-    module = binaryen.readBinary(stripNameSection(input));
+    result = instrumentBinary(stripNameSection(input), {
+      fuel: opts.fuel,
+      importModule: METERING_IMPORT_MODULE,
+      memoryMaxPages,
+      tableMaxElements,
+    });
   } catch (e) {
-    throw new MeteringError("METERING_UNSUPPORTED", `binaryen cannot read the module: ${errorText(e)}`, { cause: e });
-  }
-  let out: Uint8Array;
-  let result;
-  try {
-    module.setFeatures(SUPPORTED_FEATURES);
-    const validation = captureStderr(() => module.validate());
-    if (!validation.value) {
-      const reason = /unexpected false: ([^\n]*?)(?:, on\s*$|\n|$)/m.exec(validation.output)?.[1];
-      throw new MeteringError(
-        "METERING_UNSUPPORTED",
-        `module uses a WebAssembly feature that cannot be metered${reason ? ` (${reason})` : ""}; supported: MVP, mutable globals, sign extension, non-trapping float-to-int, bulk memory, multi-value, reference types, extended const, SIMD, tail calls`,
-      );
+    if (e instanceof UnsupportedFeatureError) {
+      throw new MeteringError("METERING_UNSUPPORTED", `module uses a WebAssembly feature that cannot be metered (${e.reason}); ${SUPPORTED_TEXT}`, { cause: e });
     }
-    if (module.getNumTables() !== shape.tables.length) throw new Error("internal: table count differs from binaryen's");
-    try {
-      result = instrumentModule(module, {
-        fuel: opts.fuel,
-        importModule: METERING_IMPORT_MODULE,
-        memoryMaxPages,
-        tableMaxElements,
-      });
-    } catch (e) {
-      if (e instanceof UnsupportedExpressionError) {
-        throw new MeteringError("METERING_UNSUPPORTED", `module contains an instruction that cannot be metered (${expressionKindName(e.expressionId)})`, { cause: e });
-      }
-      throw e;
-    }
-    out = module.emitBinary();
-  } catch (e) {
-    if (MeteringError.isInstance(e)) throw e;
-    // binaryen reports internal failures as exceptions or aborts: refuse the module, never crash.
+    // Never crash on odd input: refuse the module.
     throw new MeteringError("METERING_UNSUPPORTED", `module cannot be metered: ${errorText(e)}`, { cause: e });
-  } finally {
-    module.dispose();
   }
+  const out = result.bytes;
 
   const bytes = patchLimits(out, {
     memory: (l) => ({ ...l, max: capLimits(l, opts.maxMemoryPages) }),
@@ -179,30 +150,6 @@ export function meterModuleResolved(input: Uint8Array, opts: ResolvedMeterOption
   };
   debug("metering: %d bytes -> %d bytes in %s ms (%o)", input.length, bytes.length, (performance.now() - started).toFixed(1), result.stats);
   return { bytes, meta };
-}
-
-/**
- * Runs `f` with process.stderr captured: binaryen's validator prints its
- * findings there (through console.error). Synchronous, restored in finally.
- */
-function captureStderr<T>(f: () => T): { value: T; output: string } {
-  const stderr = process.stderr;
-  const original = Object.getOwnPropertyDescriptor(stderr, "write");
-  let output = "";
-  const write = (chunk: unknown, ...rest: unknown[]): boolean => {
-    output += typeof chunk === "string" ? chunk : Buffer.from(chunk as Uint8Array).toString("utf8");
-    const callback = rest.find((r): r is () => void => typeof r === "function");
-    callback?.();
-    return true;
-  };
-  Object.defineProperty(stderr, "write", { value: write, configurable: true, writable: true });
-  try {
-    const value = f();
-    return { value, output };
-  } finally {
-    if (original) Object.defineProperty(stderr, "write", original);
-    else delete (stderr as { write?: unknown }).write;
-  }
 }
 
 function errorText(e: unknown): string {

@@ -20,4 +20,4 @@ export {
   type MeteringErrorCode,
   type ResourceExhaustedErrorOptions,
 } from "./errors.js";
-export type { InstrumentStats } from "./instrument.js";
+export type { InstrumentStats } from "./rewrite/instrument.js";
