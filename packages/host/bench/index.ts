@@ -2,7 +2,8 @@
  * @clawft/host bench (never asserts; writes bench/results/host.json):
  *  - host-call round trip through the worker (guest → get-env → guest), next to the
  *    same import called in-thread (the same component transpiled by jco and
- *    instantiated on the main thread with a plain JS import), measured in one run;
+ *    instantiated on the main thread with a plain JS import: once through jco's
+ *    trampolines, once through the host's direct lowering), measured in one run;
  *  - executeTool of an empty tool on a loaded plugin (p50);
  *  - load of a cached plugin (worker start and init included) and of an uncached
  *    ~300 KB one (transpile + metering + compile + worker);
@@ -13,6 +14,7 @@ import { createHost, type Plugin } from "@clawft/host";
 import { writeBenchResults, type BenchRow } from "@clawft/test-utils";
 import { buildFixture, componentFromWat, fixtureSources } from "@clawft/wasm-fixtures";
 import { Bench } from "tinybench";
+import { lowerHostImports, type HostFunctions } from "../src/runtime/host-lowering.js";
 import { fixtureWithTools } from "../test/helpers.js";
 
 const quiet = { error() {}, warn() {}, info() {}, debug() {}, trace() {} };
@@ -44,15 +46,35 @@ const slowWasm = await fixtureWithTools("slow-host-call", ["env", "log"]);
     .join("return;");
   const dataUrl = `data:text/javascript;base64,${Buffer.from(glueText).toString("base64")}`;
   const glue = (await import(dataUrl)) as {
-    instantiate: (g: (n: string) => Promise<WebAssembly.Module>, i: unknown) => Promise<{ plugin: { executeTool(t: string, p: string): string; init(): void } }>;
+    instantiate: (
+      g: (n: string) => Promise<WebAssembly.Module>,
+      i: unknown,
+      instantiateCore?: (m: WebAssembly.Module, i?: WebAssembly.Imports) => WebAssembly.Instance,
+    ) => Promise<{ plugin: { executeTool(t: string, p: string): string; init(): void } }>;
   };
-  const inThread = await glue.instantiate((n) => WebAssembly.compile(out.files[n] as Uint8Array<ArrayBuffer>), {
-    host: { getEnv: () => undefined, log: () => undefined, readFile: () => "", writeFile: () => undefined, httpRequest: () => "" },
+  const fns: HostFunctions = {
+    getEnv: () => undefined,
+    log: () => undefined,
+    readFile: () => ({ tag: "ok", val: "" }),
+    writeFile: () => ({ tag: "ok", val: undefined }),
+    httpRequest: () => ({ tag: "ok", val: "" }),
+  };
+  const compile = (n: string): Promise<WebAssembly.Module> => WebAssembly.compile(out.files[n] as Uint8Array<ArrayBuffer>);
+  // Baseline 1: jco's own trampolines, in-thread.
+  const inThread = await glue.instantiate(compile, { host: fns });
+  // Baseline 2: the host's direct lowering (what the worker uses), in-thread.
+  const direct = await glue.instantiate(compile, { host: fns }, (m, imports = {}) => {
+    const lowered = lowerHostImports(m, imports, fns);
+    const instance = new WebAssembly.Instance(m, lowered?.imports ?? imports);
+    lowered?.attach(instance);
+    return instance;
   });
+  direct.plugin.init();
   inThread.plugin.init();
 
   const perCallWorker: number[] = [];
   const perCallInThread: number[] = [];
+  const perCallDirect: number[] = [];
   for (let round = 0; round < 60; round++) {
     // Worker: a batch of N get-env calls minus an empty batch.
     let t = performance.now();
@@ -70,9 +92,17 @@ const slowWasm = await fixtureWithTools("slow-host-call", ["env", "log"]);
     inThread.plugin.executeTool("env", JSON.stringify([0, "BENCH_VAR"]));
     const emptyIn = performance.now() - t;
     perCallInThread.push(((fullIn - emptyIn) / N) * 1000);
+    t = performance.now();
+    direct.plugin.executeTool("env", JSON.stringify([N, "BENCH_VAR"]));
+    const fullDirect = performance.now() - t;
+    t = performance.now();
+    direct.plugin.executeTool("env", JSON.stringify([0, "BENCH_VAR"]));
+    const emptyDirect = performance.now() - t;
+    perCallDirect.push(((fullDirect - emptyDirect) / N) * 1000);
   }
   const baseline = median(perCallInThread.slice(10));
   rows.push({ id: "host-call-round-trip-in-thread-import", value: baseline, unit: "µs/call" });
+  rows.push({ id: "host-call-in-thread-direct-lowering", value: median(perCallDirect.slice(10)), unit: "µs/call" });
   rows.push({
     id: "host-call-round-trip-worker-get-env-p50",
     value: median(perCallWorker.slice(10)),

@@ -28,6 +28,7 @@ import {
   TO_WORKER,
 } from "./protocol.js";
 import { createWorkerMeter, type WorkerMeter } from "./meter.js";
+import { lowerHostImports, type HostFunctions, type HostResult } from "./host-lowering.js";
 import { wasiImports } from "./wasi-stubs.js";
 
 export interface WorkerInit {
@@ -55,7 +56,7 @@ interface PluginExports {
 
 type Instantiate = (
   getCoreModule: (name: string) => WebAssembly.Module,
-  imports: Record<string, Record<string, unknown>>,
+  imports: Record<string, object>,
   instantiateCore: (module: WebAssembly.Module, imports?: WebAssembly.Imports) => WebAssembly.Instance,
 ) => { plugin: PluginExports };
 
@@ -106,19 +107,18 @@ function hostCall(fn: HostFnId, args: string[], oversize = 0): HostReply {
   return { status, value };
 }
 
-type Result<T> = { tag: "ok"; val: T } | { tag: "err"; val: string };
-
-function asResult(reply: HostReply): Result<string> {
+function asResult(reply: HostReply): HostResult<string> {
   return reply.status === Reply.OK ? { tag: "ok", val: reply.value } : { tag: "err", val: reply.value };
 }
 
 /**
- * The `host` import object handed to the jco glue. For a `result<T, E>` import the
- * glue accepts `{ tag, val }`; an argument too large to copy is not sent (the host
- * refuses it from its size alone).
+ * The host functions, called by the direct lowering (host-lowering.ts) or, for a
+ * module it cannot serve, by the jco glue. For a `result<T, E>` import both accept
+ * `{ tag, val }`; an argument too large to copy is not sent (the host refuses it
+ * from its size alone).
  */
-const hostImports = {
-  httpRequest(method: string, url: string, headers: Array<[string, string]>, body: string | undefined): Result<string> {
+const hostImports: HostFunctions = {
+  httpRequest(method: string, url: string, headers: Array<[string, string]>, body: string | undefined): HostResult<string> {
     let oversize = 0;
     let b = body;
     if (b !== undefined && b.length > MAX_ARG_BYTES / 3 && Buffer.byteLength(b) > MAX_ARG_BYTES) {
@@ -129,10 +129,10 @@ const hostImports = {
     if (b !== undefined) args.push(b);
     return asResult(hostCall(HostFn.HTTP_REQUEST, args, oversize));
   },
-  readFile(path: string): Result<string> {
+  readFile(path: string): HostResult<string> {
     return asResult(hostCall(HostFn.READ_FILE, [path]));
   },
-  writeFile(path: string, content: string): Result<void> {
+  writeFile(path: string, content: string): HostResult<void> {
     let oversize = 0;
     let c = content;
     if (c.length > MAX_ARG_BYTES / 3 && Buffer.byteLength(c) > MAX_ARG_BYTES) {
@@ -173,9 +173,14 @@ function instantiateGuest(): PluginExports {
     if (!m) throw new Error(`unknown core module ${name}`);
     return m;
   };
-  const instantiateCore = (module: WebAssembly.Module, imports?: WebAssembly.Imports): WebAssembly.Instance => {
+  const instantiateCore = (module: WebAssembly.Module, imports: WebAssembly.Imports = {}): WebAssembly.Instance => {
     if (!moduleNames.has(module)) throw new Error("refusing to instantiate a core module that was not metered");
-    const instance = new WebAssembly.Instance(module, meter.withImports(module, imports ?? {}));
+    // The module that calls the host gets the direct lowering instead of jco's
+    // trampolines (which cost several microseconds of bookkeeping per call).
+    const direct = lowerHostImports(module, imports, hostImports);
+    if (direct) imports = direct.imports;
+    const instance = new WebAssembly.Instance(module, meter.withImports(module, imports));
+    direct?.attach(instance);
     for (const value of Object.values(instance.exports)) {
       if (value instanceof WebAssembly.Memory) memories.push(value);
     }
