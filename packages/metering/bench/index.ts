@@ -4,9 +4,12 @@
  * - runtime overhead: a CPU-bound loop (FNV-1a over 64 KiB of memory) and a
  *   call-heavy recursion (fib 27), metered vs plain, same run, interleaved,
  *   medians of CPU time (targets 1.10 and 1.15);
- * - instrumentation of a ~300 KB module, not cached (target < 500 ms) and a
- *   MeteringCache hit (target < 5 ms); CPU time per operation is reported
- *   next to wall time, because the bench machine is shared;
+ * - instrumentation of a ~300 KB generated module and of a host-sized module
+ *   (the host bench's tool-basic padded with 2600 functions, ~337 KB), not
+ *   cached, warm (target 60 ms), with the previous binaryen engine measured in
+ *   the same run as the baseline; a MeteringCache hit (target < 5 ms); CPU
+ *   time per operation is reported next to wall time, because the bench
+ *   machine is shared;
  * - peak RSS of a child process (plain node, built dist/) that instruments a
  *   ~12 MB module. Run after `build` (turbo's bench task depends on it).
  *
@@ -20,6 +23,7 @@ import { createTempDir, writeBenchResults, type BenchRow } from "@clawft/test-ut
 import binaryen from "binaryen";
 import { Bench } from "tinybench";
 import { FuelMeter, MeteringCache, meterModule } from "../src/index.js";
+import { meterWithBinaryen } from "../test/reference/binaryen-meter.js";
 import { generateModule } from "./generate.js";
 
 function wat(text: string): Uint8Array {
@@ -114,23 +118,58 @@ const rows: BenchRow[] = [];
 }
 
 // Instrumentation time. CPU time is what the target is about; wall time depends on the machine's load.
-const medium = generateModule(300 * 1024);
-{
-  const first = performance.now();
-  meterModule(medium);
-  rows.push({ id: "instrument-300KB-first-call-in-process", value: performance.now() - first, unit: "ms" });
+/** Median CPU and wall time of `runs` calls of `f` (after one warm-up call). */
+function timed(f: () => void, runs = 7): { cpu: number; wall: number; first: number } {
+  const t0 = performance.now();
+  f();
+  const first = performance.now() - t0;
   const wall: number[] = [];
   const cpu: number[] = [];
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < runs; i++) {
     const c = process.cpuUsage();
     const t = performance.now();
-    meterModule(medium);
+    f();
     wall.push(performance.now() - t);
     const d = process.cpuUsage(c);
     cpu.push((d.user + d.system) / 1000);
   }
-  rows.push({ id: `instrument-${Math.round(medium.length / 1024)}KB-cold-cpu`, value: median(cpu), unit: "ms (cpu)", target: 500 });
-  rows.push({ id: `instrument-${Math.round(medium.length / 1024)}KB-cold-wall`, value: median(wall), unit: "ms", target: 500 });
+  return { cpu: median(cpu), wall: median(wall), first };
+}
+
+/** The host bench's big plugin core module: tool-basic's kind of code padded with 2600 small functions (same WAT recipe). */
+function hostSizedModule(salt: number): Uint8Array {
+  const funcs: string[] = [];
+  for (let i = 0; i < 2600; i++) {
+    const body = Array.from({ length: 12 }, (_, k) => `(local.set $x (i32.add (local.get $x) (i32.const ${(i * 31 + k * 7 + salt) % 100000})))`).join(" ");
+    funcs.push(`(func $pad${i} (param $x i32) (result i32) ${body} (local.get $x))`);
+  }
+  return wat(`(module (memory (export "memory") 1)
+    ${funcs.join("\n")}
+    (func $keep (export "pad-keep") (result i32) (call $pad0 (i32.const ${salt})))
+    (func (export "echo") (param $p i32) (param $n i32) (result i32) (local $i i32)
+      (block $done (loop $l
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (i32.store8 (i32.add (local.get $p) (local.get $i)) (i32.load8_u (i32.add (local.get $p) (local.get $i))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $l)))
+      (local.get $p)))`);
+}
+
+const medium = generateModule(300 * 1024);
+for (const [name, input] of [
+  [`instrument-${Math.round(medium.length / 1024)}KB`, medium],
+  ["instrument-host-sized", hostSizedModule(1)],
+] as const) {
+  const id = name === "instrument-host-sized" ? `instrument-host-sized-${Math.round(input.length / 1024)}KB` : name;
+  const fresh = timed(() => meterModule(input));
+  const reference = timed(() => meterWithBinaryen(input), 3);
+  rows.push({ id: `${id}-first-call-in-process`, value: fresh.first, unit: "ms" });
+  rows.push({ id: `${id}-binaryen-cpu`, value: reference.cpu, unit: "ms (cpu)" });
+  rows.push({ id: `${id}-cpu`, value: fresh.cpu, unit: "ms (cpu)", baseline: reference.cpu, target: 60 });
+  rows.push({ id: `${id}-binaryen-wall`, value: reference.wall, unit: "ms" });
+  rows.push({ id: `${id}-wall`, value: fresh.wall, unit: "ms", baseline: reference.wall, target: 60 });
+}
+{
   const cache = new MeteringCache();
   await cache.meter(medium);
   const bench = new Bench({ time: 2_000, warmupTime: 200 });

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { meterModule } from "../dist/index.js";
 
 const input = new Uint8Array(readFileSync(process.argv[2]));
-meterModule(Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0])); // loads binaryen
+meterModule(Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0])); // loads the rewriter
 const before = process.resourceUsage().maxRSS * 1024;
 const started = performance.now();
 const cpu = process.cpuUsage();

@@ -162,9 +162,18 @@ export class ByteWriter {
   }
   /** Copies `src[start, end)`. */
   copy(src: Uint8Array, start: number, end: number): void {
-    this.ensure(end - start);
+    const n = end - start;
+    this.ensure(n);
+    if (n < 64) {
+      // Short runs (between two patches) are cheaper as a loop than as a subarray + set.
+      const out = this.bytes;
+      let pos = this.pos;
+      for (let i = start; i < end; i++) out[pos++] = src[i] as number;
+      this.pos = pos;
+      return;
+    }
     this.bytes.set(src.subarray(start, end), this.pos);
-    this.pos += end - start;
+    this.pos += n;
   }
   /** Reserves room for a size prefix; {@link endSized} fills it in. */
   beginSized(): number {

@@ -85,23 +85,40 @@ export const MODE = {
   LOCAL: 2,
 } as const;
 
-/** The patches of all functions, in body order (parallel arrays). */
+/** The patches of all functions, in body order (parallel typed arrays, grown by doubling). */
 export class Patches {
-  off: number[] = [];
-  end: number[] = [];
-  kind: number[] = [];
-  a: number[] = [];
-  b: number[] = [];
+  count = 0;
+  off = new Int32Array(1024);
+  end = new Int32Array(1024);
+  kind = new Int32Array(1024);
+  a = new Int32Array(1024);
+  b = new Int32Array(1024);
   /** Per function: index of its first patch (and one past the last function's). */
   functionStart: number[] = [];
   /** Per function: the temp i64 local added to it, or -1. */
   tmp: number[] = [];
-  add(off: number, end: number, kind: number, a: number, b = 0): void {
-    this.off.push(off);
-    this.end.push(end);
-    this.kind.push(kind);
-    this.a.push(a);
-    this.b.push(b);
+  add(off: number, end: number, kind: number, a: number): void {
+    const i = this.count;
+    if (i === this.off.length) this.grow();
+    this.off[i] = off;
+    this.end[i] = end;
+    this.kind[i] = kind;
+    this.a[i] = a;
+    this.b[i] = 0;
+    this.count = i + 1;
+  }
+  private grow(): void {
+    const size = this.off.length * 2;
+    const more = (from: Int32Array): Int32Array => {
+      const to = new Int32Array(size);
+      to.set(from);
+      return to;
+    };
+    this.off = more(this.off);
+    this.end = more(this.end);
+    this.kind = more(this.kind);
+    this.a = more(this.a);
+    this.b = more(this.b);
   }
 }
 
@@ -247,7 +264,7 @@ interface ScanTotals {
 function scanFunction(bytes: Uint8Array, start: number, end: number, params: number, fuel: boolean, st: ScanState, patches: Patches, totals: ScanTotals): void {
   const r = new Reader(bytes, start, end);
   const stats = totals.stats;
-  const firstPatch = patches.kind.length;
+  const firstPatch = patches.count;
   let locals = params;
   const decls = r.u32();
   for (let i = 0; i < decls; i++) {
@@ -498,7 +515,7 @@ function resolveFunction(st: ScanState, patches: Patches, firstPatch: number, lo
     return l >= 0 && (localOk[l] as boolean) ? MODE.LOCAL : MODE.GLOBAL_TEE;
   };
   const kinds = patches.kind;
-  for (let i = firstPatch; i < kinds.length; i++) {
+  for (let i = firstPatch; i < patches.count; i++) {
     const k = kinds[i] as number;
     const a = patches.a[i] as number;
     switch (k) {
@@ -566,12 +583,12 @@ export function instrumentBinary(input: Uint8Array, plan: InstrumentPlan): Instr
   const st = new ScanState();
   const defined = info.functionTypes.length;
   for (let i = 0; i < defined; i++) {
-    patches.functionStart.push(patches.kind.length);
+    patches.functionStart.push(patches.count);
     const params = info.typeParams[info.functionTypes[i] as number];
     if (params === undefined) throw new BinaryFormatError("function type index out of range");
     scanFunction(input, info.bodyStarts[i] as number, info.bodyEnds[i] as number, params, plan.fuel, st, patches, totals);
   }
-  patches.functionStart.push(patches.kind.length);
+  patches.functionStart.push(patches.count);
 
   const fuel = plan.fuel && defined > 0;
   const imports: string[] = [];
