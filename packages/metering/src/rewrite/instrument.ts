@@ -109,7 +109,7 @@ export class Patches {
   }
   private grow(): void {
     const size = this.off.length * 2;
-    const more = (from: Int32Array): Int32Array => {
+    const more = (from: Int32Array): Int32Array<ArrayBuffer> => {
       const to = new Int32Array(size);
       to.set(from);
       return to;
