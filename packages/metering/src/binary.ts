@@ -58,6 +58,12 @@ export class Reader {
     return this.bytes[this.pos++] as number;
   }
   u32(): number {
+    const first = this.bytes[this.pos] as number;
+    if (first < 0x80 && this.pos < this.end) {
+      // One-byte LEB128 (most indices and counts).
+      this.pos++;
+      return first;
+    }
     let result = 0;
     let shift = 0;
     for (let i = 0; i < 5; i++) {

@@ -280,7 +280,8 @@ function scanFunction(bytes: Uint8Array, start: number, end: number, params: num
   const current = st.frameCurrent;
   while (st.frameKind.length > 0) {
     const at = r.pos;
-    const op = r.byte();
+    if (at >= end) throw new BinaryFormatError("function body without its end");
+    const op = bytes[r.pos++] as number;
     const top = current.length - 1;
     const region = current[top] as number;
     cost[region] = (cost[region] as number) + (COSTS[op] as number);
@@ -288,7 +289,8 @@ function scanFunction(bytes: Uint8Array, start: number, end: number, params: num
       case IMM.NONE:
         break;
       case IMM.U32:
-        r.u32();
+        if ((bytes[r.pos] as number) < 0x80) r.pos++;
+        else r.u32();
         break;
       case IMM.MEMARG:
         memarg(r);
