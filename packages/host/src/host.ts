@@ -25,6 +25,7 @@ import {
 } from "./options.js";
 import { checkComponent, parseDescribeJson, type PluginDescription } from "./validate.js";
 import { ResourceExhaustedError } from "./metering.js";
+import { SpareWorkers } from "./runtime/spare-workers.js";
 import { type Outcome, WorkerRuntime } from "./runtime/worker-runtime.js";
 
 const debug = debuglog("clawft");
@@ -108,9 +109,12 @@ class PluginHost implements Host {
   /** sha256 of components that passed the world check (per host: nothing shared between hosts). */
   private readonly validated = new Set<string>();
   private closed = false;
+  /** Workers started ahead of need; shared by this host's plugins, each worker given to one plugin only. */
+  private readonly workers: SpareWorkers;
 
   constructor(private readonly options: ResolvedHostOptions) {
     this.compiler = new ComponentCompiler(options.cacheDir);
+    this.workers = new SpareWorkers(options.spareWorkers);
   }
 
   async loadFromDirectory(dir: string, opts: { approvals?: Approvals } = {}): Promise<Plugin> {
@@ -179,6 +183,9 @@ class PluginHost implements Host {
         { pluginId },
       );
     }
+    // Start the plugin's worker booting now, in parallel with the checks, the
+    // transpile and the metering below (a Node worker needs 30-60 ms to start).
+    this.workers.warm();
     const t0 = performance.now();
     // The world check's verdict depends only on the bytes: a component that passed once is not re-checked.
     const digest = createHash("sha256").update(wasm).digest("hex");
@@ -228,7 +235,7 @@ class PluginHost implements Host {
       maxWriteBytes: 4 * 1024 * 1024,
       maxRequestBytes: 1024 * 1024,
     });
-    const handle = new PluginHandle(manifest, resources, compiled, handler, http, () => this.plugins.delete(handle));
+    const handle = new PluginHandle(manifest, resources, compiled, handler, http, this.workers, () => this.plugins.delete(handle));
     try {
       await handle.start();
     } catch (error) {
@@ -358,6 +365,7 @@ class PluginHost implements Host {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([...this.plugins].map((p) => p.close()));
+    await this.workers.close();
     this.compiler.clear();
   }
 }
@@ -380,6 +388,8 @@ class PluginHandle implements Plugin {
   private description: PluginDescription | undefined;
   private toolNames = new Set<string>();
   private runtime: WorkerRuntime | undefined;
+  /** The instance booting to replace one that died (see runtimeDied). */
+  private replacement: Promise<WorkerRuntime> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
   private lastUsage: PluginUsage = ZERO_USAGE;
@@ -390,6 +400,7 @@ class PluginHandle implements Plugin {
     private readonly compiled: CompiledComponent,
     private readonly handler: HostCallHandler,
     private readonly http: PluginHttpClient,
+    private readonly workers: SpareWorkers,
     private readonly onClose: () => void,
   ) {
     this.id = manifest.id;
@@ -411,11 +422,44 @@ class PluginHandle implements Plugin {
 
   /** Starts a worker and waits for it to be ready (init done), under the wall-clock limit. */
   private async boot(): Promise<{ runtime: WorkerRuntime; describe: string }> {
-    const runtime = new WorkerRuntime(this.compiled, this.handler.serve, this.resources.maxFuel, this.id);
+    const runtime: WorkerRuntime = new WorkerRuntime(
+      this.compiled,
+      this.handler.serve,
+      this.resources.maxFuel,
+      this.id,
+      this.workers.take(),
+      () => this.runtimeDied(runtime),
+    );
     const outcome = await this.withTimeout(runtime, runtime.started(), STARTUP_ALLOWANCE_MS);
     if (outcome.type === "ready") return { runtime, describe: outcome.describe };
     await runtime.kill();
     throw this.outcomeError(outcome, "init");
+  }
+
+  /**
+   * The current instance is gone (crash, timeout, kill): start its replacement
+   * now, in the background, so the next call does not wait for a whole boot. A
+   * failed boot is reported to that next call, never as an unhandled rejection.
+   */
+  private runtimeDied(runtime: WorkerRuntime): void {
+    if (runtime !== this.runtime || this.closed) return;
+    this.runtime = undefined;
+    if (this.replacement) return;
+    const replacement = this.boot().then(({ runtime: r }) => r);
+    replacement.catch(() => undefined);
+    this.replacement = replacement;
+  }
+
+  /** A live instance for the next call: the replacement started after a fault, or a new boot. */
+  private async freshRuntime(): Promise<WorkerRuntime> {
+    const pending = this.replacement;
+    this.replacement = undefined;
+    const runtime = pending ? await pending : (await this.boot()).runtime;
+    if (this.closed) {
+      await runtime.kill({ type: "crashed", message: "plugin closed" });
+      throw new PluginError("PLUGIN_CLOSED", "plugin was closed during the call", { pluginId: this.id });
+    }
+    return runtime;
   }
 
   async start(): Promise<void> {
@@ -460,10 +504,9 @@ class PluginHandle implements Plugin {
     const started = performance.now();
     this.handler.takeCount();
     if (!this.runtime || !this.runtime.alive) {
-      // A fresh instance after a crash or timeout (or the first call after one).
+      // A fresh instance after a crash or timeout (usually already booting since the fault).
       this.runtime = undefined;
-      const { runtime } = await this.boot();
-      this.runtime = runtime;
+      this.runtime = await this.freshRuntime();
       this.handler.takeCount();
     }
     const runtime = this.runtime;
@@ -480,7 +523,6 @@ class PluginHandle implements Plugin {
       }
     }
     if (this.closed) throw new PluginError("PLUGIN_CLOSED", "plugin was closed during the call", { pluginId: this.id });
-    if (!runtime.alive) this.runtime = undefined;
     throw this.outcomeError(outcome, "call");
   }
 
@@ -555,9 +597,15 @@ class PluginHandle implements Plugin {
     this.onClose();
     const runtime = this.runtime;
     this.runtime = undefined;
+    const replacement = this.replacement;
+    this.replacement = undefined;
     debug("closing plugin %s", this.id);
     await Promise.all([
       runtime?.kill({ type: "crashed", message: "plugin closed" }),
+      replacement?.then(
+        (r) => r.kill({ type: "crashed", message: "plugin closed" }),
+        () => undefined,
+      ),
       this.http.close?.().catch(() => undefined),
     ]);
     this.handler.close();

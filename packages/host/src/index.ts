@@ -22,7 +22,7 @@ export {
   type JsonlAuditSinkOptions,
 } from "./audit.js";
 export { type PluginDescription, type ToolDescription } from "./validate.js";
-export { WORKER_CHANNEL, type WorkerEvent } from "./runtime/worker-runtime.js";
+export { WORKER_CHANNEL, type WorkerEvent } from "./runtime/spare-workers.js";
 export type { AuditEvent } from "@clawft/sandbox-policy";
 
 // lifecycle (issue 9)

@@ -124,6 +124,15 @@ export interface HostOptions {
    * @default "refuse"
    */
   wasi?: "refuse" | "deny";
+  /**
+   * Plugin workers kept started in advance (a Node worker takes 30–60 ms to boot).
+   * A spare has no plugin, no grants and no guest code: it is given to exactly one
+   * plugin (at load, or to replace a worker after a crash or timeout) and never
+   * returned; a new spare is started at once. Each idle spare costs about one
+   * worker's memory (~10 MiB). `0` starts every worker on demand.
+   * @default 1
+   */
+  spareWorkers?: number;
 }
 
 /** The frozen, validated form of `HostOptions`. */
@@ -139,7 +148,11 @@ export interface ResolvedHostOptions {
   readonly approve: ((request: ConsentRequest) => boolean | Promise<boolean>) | undefined;
   readonly sandbox: Readonly<SandboxFactories>;
   readonly wasi: "refuse" | "deny";
+  readonly spareWorkers: number;
 }
+
+/** Most spare workers a host keeps (each costs a worker's memory). */
+export const MAX_SPARE_WORKERS = 8;
 
 const KNOWN_KEYS: ReadonlySet<string> = new Set([
   "audit",
@@ -153,6 +166,7 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   "approve",
   "sandbox",
   "wasi",
+  "spareWorkers",
 ]);
 const SANDBOX_KEYS: ReadonlySet<string> = new Set(["createFileSystem", "createHttpClient", "env"]);
 const LIMIT_KEYS = Object.keys(RESOURCE_HARD_LIMITS) as (keyof ResourceLimits)[];
@@ -258,6 +272,14 @@ export function resolveHostOptions(options: HostOptions | undefined): ResolvedHo
   if (o.wasi !== undefined && o.wasi !== "refuse" && o.wasi !== "deny") {
     throw new HostOptionsError('wasi must be "refuse" or "deny"');
   }
+  let spareWorkers = 1;
+  if (o.spareWorkers !== undefined) {
+    const n = o.spareWorkers;
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > MAX_SPARE_WORKERS) {
+      throw new HostOptionsError(`spareWorkers must be an integer from 0 to ${MAX_SPARE_WORKERS}`);
+    }
+    spareWorkers = n;
+  }
   return Object.freeze({
     audit: o.audit as ResolvedHostOptions["audit"],
     logger,
@@ -270,5 +292,6 @@ export function resolveHostOptions(options: HostOptions | undefined): ResolvedHo
     approve: o.approve as ResolvedHostOptions["approve"],
     sandbox,
     wasi: (o.wasi as "refuse" | "deny" | undefined) ?? "refuse",
+    spareWorkers,
   });
 }

@@ -37,6 +37,9 @@ describe("createHost options", () => {
       [{ hardLimits: { maxCats: 1 } }, "unknown option: hardLimits.maxCats"],
       [{ sandbox: { createShell: () => 1 } }, "unknown option: sandbox.createShell"],
       [{ wasi: "preview2" }, 'wasi must be "refuse" or "deny"'],
+      [{ spareWorkers: -1 }, "spareWorkers must be an integer from 0 to 8"],
+      [{ spareWorkers: 1.5 }, "spareWorkers must be an integer from 0 to 8"],
+      [{ spareWorkers: 9 }, "spareWorkers must be an integer from 0 to 8"],
     ];
     for (const [options, message] of cases) {
       let error: unknown;

@@ -108,6 +108,62 @@ describe("faults: each followed by a working call", () => {
     await loop.close();
   });
 
+  it("a worker that dies is replaced at once from a spare started in advance; spares serve one plugin each and end with the host", async () => {
+    const events: WorkerEvent[] = [];
+    const record = (m: unknown): void => void events.push(m as WorkerEvent);
+    subscribe(WORKER_CHANNEL, record);
+    try {
+      const th = testHost({ spareWorkers: 1 });
+      const a = await th.host.load({ manifest: manifest("test.spare.a"), wasm: await fixtureWithTools("stateful", ["count"]) });
+      const b = await th.host.load({ manifest: manifest("test.spare.b"), wasm: await fixtureWithTools("stateful", ["count"]) });
+      const spares = (): number[] => events.flatMap((e) => (e.type === "spare" ? [e.threadId] : []));
+      const startsOf = (id: string): Array<Extract<WorkerEvent, { type: "start" }>> =>
+        events.flatMap((e) => (e.type === "start" && e.pluginId === id ? [e] : []));
+      // Each load took a worker that was started ahead (as a spare), and one spare is waiting.
+      expect(startsOf("test.spare.a").map((e) => e.threadId)).toEqual([spares()[0]]);
+      expect(startsOf("test.spare.b").map((e) => e.threadId)).toEqual([spares()[1]]);
+      expect(spares().length).toBe(3);
+      expect(await a.executeTool("count", [])).toBe(1);
+      // A crash: the replacement boots right away (before any call asks for it), on the waiting spare.
+      const waiting = spares()[2];
+      const exited = new Promise<void>((resolve) => {
+        const onExit = (m: unknown): void => {
+          const e = m as WorkerEvent;
+          if (e.type === "exit" && e.pluginId === "test.spare.a") {
+            unsubscribe(WORKER_CHANNEL, onExit);
+            resolve();
+          }
+        };
+        subscribe(WORKER_CHANNEL, onExit);
+      });
+      await startsOf("test.spare.a")[0]?.worker.terminate();
+      await exited;
+      expect(startsOf("test.spare.a").map((e) => e.threadId)).toEqual([spares()[0], waiting]);
+      // The new instance starts from scratch (no state carried over), and the other plugin is untouched.
+      expect(await a.executeTool("count", [])).toBe(1);
+      expect(await b.executeTool("count", [])).toBe(1);
+      // No worker ever served two plugins.
+      const owners = new Map<number, Set<string>>();
+      for (const e of events) if (e.type === "start") owners.set(e.threadId, (owners.get(e.threadId) ?? new Set()).add(e.pluginId));
+      expect([...owners.values()].every((o) => o.size === 1)).toBe(true);
+      await th.host.close();
+      await new Promise((r) => setTimeout(r, 100));
+      const everStarted = new Set(events.flatMap((e) => (e.type === "spare" || e.type === "start" ? [e.threadId] : [])));
+      const ended = new Set(events.flatMap((e) => (e.type === "exit" ? [e.threadId] : [])));
+      expect([...everStarted].filter((id) => !ended.has(id))).toEqual([]);
+
+      // spareWorkers: 0 starts every worker on demand.
+      const before = spares().length;
+      const none = testHost({ spareWorkers: 0 });
+      const c = await none.host.load({ manifest: manifest("test.spare.none"), wasm: await fixture("tool-basic") });
+      await expect(c.executeTool("echo", { x: 1 })).resolves.toEqual({ x: 1 });
+      expect(spares().length).toBe(before);
+      await none.host.close();
+    } finally {
+      unsubscribe(WORKER_CHANNEL, record);
+    }
+  });
+
   it("init returning err rejects the load with PLUGIN_INIT_FAILED carrying the guest text", async () => {
     const error = await rejection(
       t.host.load({ manifest: manifest("test.fault.init"), wasm: await fixtureWithFailingInit("tool-basic") }),

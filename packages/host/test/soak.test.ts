@@ -75,12 +75,16 @@ describe("soak", () => {
     const eventsBefore = t.events.length;
     let expectedEvents = 0;
     const peakAfterWarmup = new Map<number, number>();
+    /** What each call over 100 ms was doing (for the report). */
+    const slowByOp: Record<string, number> = {};
 
     const runLane = async (laneIndex: number, calls: number): Promise<void> => {
       const lane = lanes[laneIndex] as (typeof lanes)[number];
       const rand = prng(1234 + laneIndex);
+      let afterCrash = false;
       for (let n = 0; n < calls; n++) {
         const r = rand();
+        const op = r < 0.0004 ? "crash" : r < 0.0008 ? "trap" : r < 0.001 ? "memory" : r < 0.01 ? "refused" : r < 0.012 ? "unknown-tool" : r < 0.5 ? "env" : "read";
         const started = performance.now();
         if (r < 0.0004) {
           // A worker crash in the middle of the soak: terminate this plugin's worker from outside.
@@ -116,7 +120,13 @@ describe("soak", () => {
           expectedEvents++;
           counts.ok++;
         }
-        latencies[done++] = performance.now() - started;
+        const elapsed = performance.now() - started;
+        latencies[done++] = elapsed;
+        if (elapsed > 100) {
+          const key = afterCrash && op !== "crash" ? `${op} (first after a crash)` : op;
+          slowByOp[key] = (slowByOp[key] ?? 0) + 1;
+        }
+        if (op !== "trap" && op !== "memory") afterCrash = op === "crash";
         if (n === 1000) peakAfterWarmup.set(laneIndex, lane.plugin.usage.peakMemoryBytes);
       }
     };
@@ -132,7 +142,8 @@ describe("soak", () => {
     }
     await t.host.close();
     await new Promise((r) => setTimeout(r, 200));
-    const started = new Set(workerEvents.filter((e) => e.type === "start").map((e) => e.threadId));
+    // Every worker ever started (spares included) has exited.
+    const started = new Set(workerEvents.filter((e) => e.type === "start" || e.type === "spare").map((e) => e.threadId));
     const exited = new Set(workerEvents.filter((e) => e.type === "exit").map((e) => e.threadId));
     expect([...started].filter((id) => !exited.has(id))).toEqual([]);
     expect(timers()).toBeLessThanOrEqual(timersBefore);
@@ -143,7 +154,7 @@ describe("soak", () => {
     const slow = sorted.filter((x) => x > 100).length;
     // Reported, not asserted (no test asserts a wall-clock time).
     console.log(
-      `soak: ${done} calls, ${JSON.stringify(counts)}, workers started ${started.size}; latency p50 ${pct(0.5).toFixed(3)} ms, p99 ${pct(0.99).toFixed(3)} ms, max ${(sorted.at(-1) ?? 0).toFixed(1)} ms, calls over 100 ms: ${slow}`,
+      `soak: ${done} calls, ${JSON.stringify(counts)}, workers started ${started.size}; latency p50 ${pct(0.5).toFixed(3)} ms, p99 ${pct(0.99).toFixed(3)} ms, max ${(sorted.at(-1) ?? 0).toFixed(1)} ms, calls over 100 ms: ${slow} ${JSON.stringify(slowByOp)}`,
     );
     expect(done).toBe(TOTAL);
   });

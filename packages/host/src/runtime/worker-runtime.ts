@@ -1,5 +1,4 @@
-import { channel } from "node:diagnostics_channel";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { debuglog } from "node:util";
 import type { CompiledComponent } from "../compile.js";
 import {
@@ -20,6 +19,7 @@ import {
   TO_MAIN,
   TO_WORKER,
 } from "./protocol.js";
+import { publishWorkerEvent } from "./spare-workers.js";
 import type { WorkerInit } from "./worker.js";
 
 const debug = debuglog("clawft");
@@ -41,17 +41,6 @@ export type Outcome =
   | { type: "init-failed"; info: FaultInfo }
   | { type: "crashed"; message: string; cause?: unknown };
 
-const workerUrl = new URL("./worker.js", import.meta.url);
-
-/** Channel on which plugin workers are announced (`start`, `exit`): for monitoring and leak checks. */
-export const WORKER_CHANNEL = "clawft:host:worker";
-const workerChannel = channel(WORKER_CHANNEL);
-
-/** A message on the `clawft:host:worker` channel. */
-export type WorkerEvent =
-  | { type: "start"; pluginId: string; threadId: number; worker: Worker }
-  | { type: "exit"; pluginId: string; threadId: number; code: number };
-
 /** Spin iterations before the worker blocks on Atomics.wait (a few microseconds). */
 const DEFAULT_SPIN = 2000;
 /** Spin iterations of an idle worker before it sleeps (tens of microseconds; bounded CPU per call). */
@@ -63,11 +52,10 @@ const MAX_CHAINED_HOST_CALLS = 64;
 
 /**
  * One worker running one guest instance, and the main-thread side of its wire.
- * The worker is unref'd: an idle plugin never keeps the process alive (the caller
- * holds a ref'd timer while a call is in flight).
+ * The worker (new, or a spare started in advance) is unref'd: an idle plugin never
+ * keeps the process alive (the caller holds a ref'd timer while a call is in flight).
  */
 export class WorkerRuntime {
-  private readonly worker: Worker;
   private readonly ch: Channel;
   private seen = 0;
   private pending: ((o: Outcome) => void) | undefined;
@@ -81,11 +69,14 @@ export class WorkerRuntime {
     private readonly server: HostCallServer,
     fuelBudget: number,
     pluginId: string,
+    private readonly worker: Worker,
+    /** Called once when this runtime stops for any reason (crash, exit, kill). */
+    private readonly onDead?: () => void,
   ) {
     const bufs = Channel.create();
     this.ch = new Channel(bufs.ctl, bufs.data);
     this.ch.num[NUM_BUDGET] = fuelBudget;
-    const workerData: WorkerInit = {
+    const init: WorkerInit = {
       ctl: bufs.ctl,
       data: bufs.data,
       glue: compiled.glue,
@@ -95,30 +86,17 @@ export class WorkerRuntime {
       idleSpin: IDLE_SPIN,
       wasi: compiled.imports.filter((name) => name.startsWith("wasi:")),
     };
-    this.worker = new Worker(workerUrl, {
-      workerData,
-      // A clean start: the parent's flags (--eval, --input-type, loaders, inspector)
-      // must not leak into or break the plugin's thread.
-      execArgv: [],
-      // The worker never sees the host's environment (the jco glue reads process.env).
-      env: {},
-      argv: [],
-      resourceLimits: { maxOldGenerationSizeMb: 256, stackSizeMb: 4 },
-    });
-    this.threadId = this.worker.threadId;
-    this.worker.unref();
-    this.worker.on("error", (error) => {
+    this.threadId = worker.threadId;
+    worker.on("error", (error) => {
       this.die({ type: "crashed", message: `plugin worker failed: ${error.message}`, cause: error });
     });
-    this.worker.on("exit", (code) => {
+    worker.on("exit", (code) => {
       this.die({ type: "crashed", message: `plugin worker exited (code ${code})` });
-      if (workerChannel.hasSubscribers) {
-        workerChannel.publish({ type: "exit", pluginId, threadId: this.threadId, code } satisfies WorkerEvent);
-      }
+      publishWorkerEvent({ type: "exit", pluginId, threadId: this.threadId, code });
     });
-    if (workerChannel.hasSubscribers) {
-      workerChannel.publish({ type: "start", pluginId, threadId: this.threadId, worker: this.worker } satisfies WorkerEvent);
-    }
+    publishWorkerEvent({ type: "start", pluginId, threadId: this.threadId, worker });
+    // The worker loads nothing of a plugin until this message: which guest to run.
+    worker.postMessage(init);
     void this.pump();
   }
 
@@ -174,6 +152,7 @@ export class WorkerRuntime {
     // Wake our own pump so it sees the worker is gone and ends (no waiter left behind).
     Atomics.notify(this.ch.ctl, TO_MAIN);
     this.settle(reason);
+    this.onDead?.();
   }
 
   private async pump(): Promise<void> {

@@ -7,7 +7,7 @@
  *
  * This file runs only inside a worker started by `WorkerRuntime`.
  */
-import { workerData } from "node:worker_threads";
+import { parentPort } from "node:worker_threads";
 import {
   ARG,
   Channel,
@@ -60,7 +60,11 @@ type Instantiate = (
   instantiateCore: (module: WebAssembly.Module, imports?: WebAssembly.Imports) => WebAssembly.Instance,
 ) => { plugin: PluginExports };
 
-const init = workerData as WorkerInit;
+// A worker may be started long before it is given a plugin (a spare): it waits for
+// its one init message and loads no guest code before that.
+if (!parentPort) throw new Error("the plugin worker must run in a worker thread");
+const port = parentPort;
+const init = await new Promise<WorkerInit>((resolve) => port.once("message", resolve));
 const ch = new Channel(init.ctl, init.data);
 const ctl = ch.ctl;
 const spin = init.spin;

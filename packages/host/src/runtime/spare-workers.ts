@@ -1,0 +1,115 @@
+import { channel } from "node:diagnostics_channel";
+import { Worker } from "node:worker_threads";
+
+/** Channel on which plugin workers are announced (`spare`, `start`, `exit`): for monitoring and leak checks. */
+export const WORKER_CHANNEL = "clawft:host:worker";
+const workerChannel = channel(WORKER_CHANNEL);
+
+/**
+ * A message on the `clawft:host:worker` channel.
+ * - `spare`: a worker was started in advance; it serves no plugin yet.
+ * - `start`: a worker begins serving a plugin (a spare handed over, or a new one).
+ * - `exit`: a worker ended; `pluginId` is `""` for a spare that never served one.
+ */
+export type WorkerEvent =
+  | { type: "spare"; threadId: number; worker: Worker }
+  | { type: "start"; pluginId: string; threadId: number; worker: Worker }
+  | { type: "exit"; pluginId: string; threadId: number; code: number };
+
+export function publishWorkerEvent(event: WorkerEvent): void {
+  if (workerChannel.hasSubscribers) workerChannel.publish(event);
+}
+
+const workerUrl = new URL("./worker.js", import.meta.url);
+
+/**
+ * Starts a plugin worker. It waits for its one `WorkerInit` message (which plugin
+ * to run) before loading any guest code. The worker is unref'd: an idle plugin or
+ * spare never keeps the process alive.
+ */
+export function startPluginWorker(): Worker {
+  const worker = new Worker(workerUrl, {
+    // A clean start: the parent's flags (--eval, --input-type, loaders, inspector)
+    // must not leak into or break the plugin's thread.
+    execArgv: [],
+    // The worker never sees the host's environment (the jco glue reads process.env).
+    env: {},
+    argv: [],
+    resourceLimits: { maxOldGenerationSizeMb: 256, stackSizeMb: 4 },
+  });
+  worker.unref();
+  return worker;
+}
+
+interface Spare {
+  worker: Worker;
+  onExit: (code: number) => void;
+  onError: () => void;
+}
+
+/**
+ * Workers started ahead of need, so that a plugin's load, or the call after its
+ * worker crashed or timed out, does not wait 30–60 ms (far more on a loaded
+ * machine) for a Node worker to boot. A spare carries nothing of any plugin: it
+ * is handed to exactly one plugin and never comes back, so no state can pass from
+ * one plugin (or one instance) to the next.
+ */
+export class SpareWorkers {
+  private readonly spares: Spare[] = [];
+  private closed = false;
+
+  constructor(private readonly size: number) {}
+
+  /** A worker for a plugin: a started spare when there is one, else a new one. Refills the pool. */
+  take(): Worker {
+    const spare = this.spares.shift();
+    let worker: Worker;
+    if (spare) {
+      spare.worker.off("exit", spare.onExit);
+      spare.worker.off("error", spare.onError);
+      worker = spare.worker;
+    } else {
+      worker = startPluginWorker();
+    }
+    this.fill();
+    return worker;
+  }
+
+  /** Starts spares until the pool is full (no-op once closed), e.g. when a load begins. */
+  warm(): void {
+    this.fill();
+  }
+
+  private fill(): void {
+    while (!this.closed && this.spares.length < this.size) {
+      const worker = startPluginWorker();
+      const threadId = worker.threadId;
+      const spare: Spare = {
+        worker,
+        // A spare that died before use (it should not) is dropped, not restarted here:
+        // the next take() refills, so a broken setup cannot spin in a restart loop.
+        onExit: (code) => {
+          const i = this.spares.indexOf(spare);
+          if (i >= 0) this.spares.splice(i, 1);
+          publishWorkerEvent({ type: "exit", pluginId: "", threadId, code });
+        },
+        onError: () => undefined,
+      };
+      worker.on("exit", spare.onExit);
+      worker.on("error", spare.onError);
+      this.spares.push(spare);
+      publishWorkerEvent({ type: "spare", threadId, worker });
+    }
+  }
+
+  /** Ends every spare; later take() calls still work but start no new spares. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const spares = this.spares.splice(0);
+    await Promise.all(
+      spares.map(async (s) => {
+        await s.worker.terminate().catch(() => undefined);
+      }),
+    );
+  }
+}
