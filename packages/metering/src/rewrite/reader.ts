@@ -98,6 +98,19 @@ export function readModule(bytes: Uint8Array): ModuleInfo {
         }
         break;
       }
+      case SECTION.TABLE: {
+        const count = r.u32();
+        for (let i = 0; i < count; i++) {
+          readValType(r);
+          limits(r);
+        }
+        break;
+      }
+      case SECTION.MEMORY: {
+        const count = r.u32();
+        for (let i = 0; i < count; i++) limits(r);
+        break;
+      }
       case SECTION.FUNCTION: {
         const count = r.u32();
         for (let i = 0; i < count; i++) info.functionTypes.push(r.u32());
