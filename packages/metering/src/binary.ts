@@ -1,10 +1,10 @@
 /**
- * A minimal reader/patcher of the WebAssembly binary format: just enough to
- * list imports, memories and tables and to rewrite their limits. binaryen's
- * JS API cannot change a memory's maximum without dropping data segments
- * (`setMemory`), so limits are patched in the emitted bytes instead.
- * Only called on input that `WebAssembly.validate` accepted, or on binaryen's
- * own output; anything unexpected throws {@link BinaryFormatError}.
+ * The WebAssembly binary format basics shared by the metering code: the
+ * LEB128 reader and writer, the section list, and a reader/patcher of
+ * imports, memories and tables (the caps are written into the limits of the
+ * rewritten module). Only called on input that `WebAssembly.validate`
+ * accepted, or on the rewriter's own output; anything unexpected throws
+ * {@link BinaryFormatError}.
  */
 
 export class BinaryFormatError extends Error {
@@ -363,9 +363,8 @@ export function patchLimits(bytes: Uint8Array, visit: Required<Visitor>): Uint8A
 }
 
 /**
- * The module without its `name` custom section. binaryen drops names from its
- * output anyway, and reading a name section with subsections it does not know
- * (wasm-tools emits several) makes it print warnings to the process's stdout.
+ * The module without its `name` custom section: the rewrite shifts function
+ * and global indices, so the names would point at the wrong entries.
  */
 export function stripNameSection(bytes: Uint8Array): Uint8Array {
   const keep: Array<[number, number]> = [];

@@ -10,7 +10,6 @@ import { resolveMeterOptions, WASM_PAGE_BYTES, type MeterOptions, type ResolvedM
 
 const debug = debuglog("clawft");
 
-
 /**
  * The features a module may use, as a binaryen feature mask (the value is
  * kept from when binaryen did the rewriting, for API compatibility): MVP,
@@ -25,7 +24,6 @@ export const SUPPORTED_FEATURES: number = 1582014;
 
 const SUPPORTED_TEXT =
   "supported: MVP, mutable globals, sign extension, non-trapping float-to-int, bulk memory, multi-value, reference types, extended const, SIMD, tail calls";
-
 
 export interface MeterResult {
   /** The metered module: validates with `WebAssembly.validate`. */
@@ -124,7 +122,7 @@ export function meterModuleResolved(input: Uint8Array, opts: ResolvedMeterOption
     if (e instanceof UnsupportedFeatureError) {
       throw new MeteringError("METERING_UNSUPPORTED", `module uses a WebAssembly feature that cannot be metered (${e.reason}); ${SUPPORTED_TEXT}`, { cause: e });
     }
-    // Never crash on odd input: refuse the module.
+    /** Never crash on odd input (or a rewriter bug): refuse the module rather than hand out something half-metered. */
     throw new MeteringError("METERING_UNSUPPORTED", `module cannot be metered: ${errorText(e)}`, { cause: e });
   }
   const out = result.bytes;
