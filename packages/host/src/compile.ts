@@ -5,6 +5,7 @@ import { setFlagsFromString } from "node:v8";
 import { debuglog } from "node:util";
 import { PluginError } from "./errors.js";
 import { meterCoreModule, meteringVersion } from "./metering.js";
+import { createGlueCodeCache } from "./runtime/glue-loader.js";
 
 const debug = debuglog("clawft");
 
@@ -17,6 +18,8 @@ export interface CompiledComponent {
   metering: unknown;
   /** The component's imports as jco reports them (interface names). */
   imports: string[];
+  /** V8's code cache of the glue, made on the main thread (see runtime/glue-loader.ts). */
+  glueCodeCache: Uint8Array | undefined;
 }
 
 export interface CompileOptions {
@@ -215,7 +218,7 @@ async function compileModules(
       });
     }
   }
-  return { key, glue, modules, metering, imports };
+  return { key, glue, modules, metering, imports, glueCodeCache: createGlueCodeCache(glue) };
 }
 
 function errorText(error: unknown): string {

@@ -80,6 +80,7 @@ export class WorkerRuntime {
       ctl: bufs.ctl,
       data: bufs.data,
       glue: compiled.glue,
+      glueCodeCache: compiled.glueCodeCache,
       modules: compiled.modules,
       metering: compiled.metering,
       spin: DEFAULT_SPIN,

@@ -28,6 +28,7 @@ import {
   TO_WORKER,
 } from "./protocol.js";
 import { createWorkerMeter, type WorkerMeter } from "./meter.js";
+import { loadGlue } from "./glue-loader.js";
 import { lowerHostImports, type HostFunctions, type HostResult } from "./host-lowering.js";
 import { wasiImports } from "./wasi-stubs.js";
 
@@ -36,6 +37,8 @@ export interface WorkerInit {
   data: SharedArrayBuffer;
   /** The transpiled jco glue (an ES module exporting `instantiate`). */
   glue: string;
+  /** V8's code cache for the glue, made by the main thread. */
+  glueCodeCache: Uint8Array | undefined;
   /** Core modules by the file name the glue asks for, metered and compiled. */
   modules: Record<string, WebAssembly.Module>;
   /** Opaque metering data (per module) for the in-worker fuel meter. */
@@ -155,8 +158,7 @@ const hostImports: HostFunctions = {
   },
 };
 
-const glueUrl = `data:text/javascript;base64,${Buffer.from(init.glue).toString("base64")}`;
-const { instantiate } = (await import(glueUrl)) as { instantiate: Instantiate };
+const { instantiate } = await loadGlue<{ instantiate: Instantiate }>(init.glue, init.glueCodeCache);
 const moduleNames = new Map<WebAssembly.Module, string>(Object.entries(init.modules).map(([n, m]) => [m, n]));
 
 let plugin: PluginExports | undefined;
