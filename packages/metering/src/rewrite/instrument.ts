@@ -152,7 +152,8 @@ class ScanState {
   loopParent: number[] = [];
   loopHasCall: boolean[] = [];
   loopRegion: number[] = [];
-  /** Control stack (iterative: deeply nested code cannot overflow the JS stack). */
+  /** Control stack depth (iterative: deeply nested code cannot overflow the JS stack). The frame arrays are reused: entries at and above `depth` are stale. */
+  depth = 0;
   frameKind: number[] = [];
   /** The region the frame's code is currently charged to (changes at block tails). */
   frameCurrent: number[] = [];
@@ -173,13 +174,7 @@ class ScanState {
     this.loopParent.length = 0;
     this.loopHasCall.length = 0;
     this.loopRegion.length = 0;
-    this.frameKind.length = 0;
-    this.frameCurrent.length = 0;
-    this.frameTailBase.length = 0;
-    this.frameTargeted.length = 0;
-    this.frameParent.length = 0;
-    this.frameTrue.length = 0;
-    this.frameFalse.length = 0;
+    this.depth = 0;
     this.tailRegion.length = 0;
     this.tailParent.length = 0;
     this.calls = false;
@@ -189,26 +184,21 @@ class ScanState {
     return this.cost.push(0) - 1;
   }
   push(kind: number, current: number): void {
-    this.frameKind.push(kind);
-    this.frameCurrent.push(current);
-    this.frameTailBase.push(this.tailRegion.length);
-    this.frameTargeted.push(false);
-    this.frameParent.push(current);
-    this.frameTrue.push(-1);
-    this.frameFalse.push(-1);
+    const i = this.depth++;
+    this.frameKind[i] = kind;
+    this.frameCurrent[i] = current;
+    this.frameTailBase[i] = this.tailRegion.length;
+    this.frameTargeted[i] = false;
+    this.frameParent[i] = current;
+    this.frameTrue[i] = -1;
+    this.frameFalse[i] = -1;
   }
   pop(): void {
-    this.frameKind.pop();
-    this.frameCurrent.pop();
-    this.frameTailBase.pop();
-    this.frameTargeted.pop();
-    this.frameParent.pop();
-    this.frameTrue.pop();
-    this.frameFalse.pop();
+    this.depth--;
   }
   /** Closes the block tails of the innermost frame's sequence, folding small ones (innermost first). */
   closeTails(): void {
-    const base = this.frameTailBase[this.frameTailBase.length - 1] as number;
+    const base = this.frameTailBase[this.depth - 1] as number;
     const cost = this.cost;
     while (this.tailRegion.length > base) {
       const t = this.tailRegion.pop() as number;
@@ -221,7 +211,7 @@ class ScanState {
     }
   }
   markTarget(depth: number): void {
-    const i = this.frameKind.length - 1 - depth;
+    const i = this.depth - 1 - depth;
     if (i < 0) throw new BinaryFormatError("branch depth out of range");
     this.frameTargeted[i] = true;
   }
@@ -278,11 +268,11 @@ function scanFunction(bytes: Uint8Array, start: number, end: number, params: num
   if (fuel) patches.add(r.pos, r.pos, PATCH.ENTRY, 0);
   const cost = st.cost;
   const current = st.frameCurrent;
-  while (st.frameKind.length > 0) {
+  while (st.depth > 0) {
     const at = r.pos;
     if (at >= end) throw new BinaryFormatError("function body without its end");
     const op = bytes[r.pos++] as number;
-    const top = current.length - 1;
+    const top = st.depth - 1;
     const region = current[top] as number;
     cost[region] = (cost[region] as number) + (COSTS[op] as number);
     switch (IMMEDIATES[op]) {
@@ -296,7 +286,8 @@ function scanFunction(bytes: Uint8Array, start: number, end: number, params: num
         memarg(r);
         break;
       case IMM.SLEB:
-        r.skipSleb();
+        if ((bytes[r.pos] as number) < 0x80) r.pos++;
+        else r.skipSleb();
         break;
       case IMM.BYTES4:
         r.skip(4);
