@@ -69,15 +69,24 @@ interface DiskIndex {
   files: Record<string, string>;
 }
 
+/** Compiled components a host keeps in memory (least recently used dropped first). */
+export const MEMORY_CACHE_ENTRIES = 32;
+
 /**
  * Transpiles components with jco and meters every core module, caching the result
  * by the sha256 of the component plus the metering options — in memory (per host:
  * nothing is shared between hosts) and, when a directory is given, on disk.
+ * The memory cache is bounded, so a host that loads many different components
+ * over its life does not keep every one's compiled code (a loaded plugin keeps
+ * its own component alive regardless).
  */
 export class ComponentCompiler {
   private readonly memory = new Map<string, Promise<CompiledComponent>>();
 
-  constructor(private readonly cacheDir: string | undefined) {
+  constructor(
+    private readonly cacheDir: string | undefined,
+    private readonly maxMemoryEntries = MEMORY_CACHE_ENTRIES,
+  ) {
     enableExtendedConst();
   }
 
@@ -90,16 +99,31 @@ export class ComponentCompiler {
   compile(wasm: Uint8Array, options: CompileOptions): Promise<CompiledComponent> {
     const key = this.cacheKey(wasm, options);
     let p = this.memory.get(key);
-    if (!p) {
+    if (p) {
+      // Most recently used last (a Map iterates in insertion order).
+      this.memory.delete(key);
+    } else {
       p = this.build(key, wasm, options);
-      this.memory.set(key, p);
-      p.catch(() => this.memory.delete(key));
+      const built = p;
+      built.catch(() => {
+        if (this.memory.get(key) === built) this.memory.delete(key);
+      });
+    }
+    this.memory.set(key, p);
+    while (this.memory.size > this.maxMemoryEntries) {
+      const oldest = this.memory.keys().next().value as string;
+      this.memory.delete(oldest);
     }
     return p;
   }
 
   clear(): void {
     this.memory.clear();
+  }
+
+  /** Whether a compiled component for these bytes and options is in the memory cache. */
+  has(wasm: Uint8Array, options: CompileOptions): boolean {
+    return this.memory.has(this.cacheKey(wasm, options));
   }
 
   private async build(key: string, wasm: Uint8Array, options: CompileOptions): Promise<CompiledComponent> {
