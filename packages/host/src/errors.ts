@@ -41,8 +41,8 @@ export class PluginError extends ClawftError {
 export class HostOptionsError extends ClawftError {
   static override readonly marker: symbol = Symbol.for("clawft.error.HostOptionsError");
 
-  constructor(message: string) {
-    super("HOST_INVALID_OPTIONS", message);
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super("HOST_INVALID_OPTIONS", message, options);
     this.name = "HostOptionsError";
   }
 }

@@ -1,6 +1,7 @@
 import { isAbsolute } from "node:path";
 import {
   type AuditEvent,
+  CidrList,
   RESOURCE_HARD_LIMITS,
   type ResourceLimits,
   SANDBOX_DEFAULTS,
@@ -217,15 +218,15 @@ export function resolveHostOptions(options: HostOptions | undefined): ResolvedHo
     }
     if (!isAbsolute(o.cacheDir)) throw new HostOptionsError("cacheDir must be an absolute path");
   }
-  let cidrs: string[] = [];
+  let cidrs: readonly string[] = [];
   if (o.allowPrivateCidrs !== undefined) {
     if (!Array.isArray(o.allowPrivateCidrs)) throw new HostOptionsError("allowPrivateCidrs must be an array of CIDR strings");
-    cidrs = o.allowPrivateCidrs.map((c: unknown, i: number) => {
-      if (typeof c !== "string" || !/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(c)) {
-        throw new HostOptionsError(`allowPrivateCidrs[${i}] must be a CIDR such as "127.0.0.1/32"`);
-      }
-      return c;
-    });
+    // The same parser the sandboxes match with (one rule for what a valid range is).
+    try {
+      cidrs = new CidrList(o.allowPrivateCidrs as string[]).cidrs;
+    } catch (cause) {
+      throw new HostOptionsError(cause instanceof Error ? cause.message : "allowPrivateCidrs is invalid", { cause });
+    }
   }
   const maxModuleBytes =
     o.maxModuleBytes === undefined ? SANDBOX_DEFAULTS.moduleBytes : positiveInt("maxModuleBytes", o.maxModuleBytes);

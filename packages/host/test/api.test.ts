@@ -31,6 +31,9 @@ describe("createHost options", () => {
       [{ logger: { error() {} } }, "logger.warn must be a function"],
       [{ cacheDir: "relative/dir" }, "cacheDir must be an absolute path"],
       [{ allowPrivateCidrs: ["not a cidr"] }, "allowPrivateCidrs[0] must be a CIDR"],
+      // What the sandboxes' own parser refuses is refused here too (a /33 or five octets once passed a regex).
+      [{ allowPrivateCidrs: ["127.0.0.1/32", "10.0.0.0/33"] }, "allowPrivateCidrs[1] must be a CIDR"],
+      [{ allowPrivateCidrs: ["1.2.3.4.5/8"] }, "allowPrivateCidrs[0] must be a CIDR"],
       [{ maxModuleBytes: 1000 }, "maxModuleBytes can only raise the limit"],
       [{ maxModuleGzipBytes: -1 }, "maxModuleGzipBytes must be a positive integer"],
       [{ hardLimits: { maxFuel: 1e11 } }, "hardLimits.maxFuel must be at most"],
