@@ -88,6 +88,27 @@ describe("binary rewriter vs binaryen engine", () => {
     );
   });
 
+  it("region boundaries match binaryen's around value blocks, targeted ifs and dead code", () => {
+    const big = (n: number): string => Array.from({ length: n }, () => "(local.set $x (i32.add (local.get $x) (i32.const 3)))").join(" ");
+    const bodies = [
+      // a block with a value that a branch targets, consumed by the code after it: no tail
+      `(local.set $x (i32.add (block $b (result i32) (drop (br_if $b (i32.const 1) (local.get $x))) (i32.const 2)) (i32.const 1))) ${big(3)}`,
+      // an if that a branch targets, followed by code: a tail
+      `(if $i (local.get $x) (then (br_if $i (local.get $x)) ${big(2)})) ${big(3)}`,
+      // code after an unconditional branch
+      `(block $b (br_if $b (local.get $x)) ${big(2)}) (block $c (br $c) ${big(3)}) ${big(3)}`,
+      // a targeted block at the end of an if arm, and in a loop
+      `(if (local.get $x) (then (block $b (br_if $b (local.get $x)) ${big(5)}) ${big(5)}))`,
+      `(loop $l (block $b (br_if $b (local.get $x)) ${big(5)}) ${big(5)} (br_if $l (i32.const 0)))`,
+    ];
+    for (const body of bodies) {
+      const input = wat(`(module (func (export "f") (param $x i32) (result i32) ${body} (local.get $x)))`);
+      const { fresh, reference, meta, referenceMeta } = both(input);
+      expect(meta.stats, body).toEqual(referenceMeta.stats);
+      for (const arg of [0, 1, 7]) expect(fresh("f", [arg])).toEqual(reference("f", [arg]));
+    }
+  });
+
   it("renumbers every index: imports, globals, element segments (active, passive, declared, expressions), start, data offsets, exports", () => {
     const input = wat(`(module
       (import "env" "ext" (func $ext (param i32) (result i32)))

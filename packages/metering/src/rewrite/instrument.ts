@@ -160,6 +160,8 @@ class ScanState {
   /** Height of the open-tails stack when the frame started. */
   frameTailBase: number[] = [];
   frameTargeted: boolean[] = [];
+  /** The block or `if` has the empty block type (its end can start a block tail). */
+  frameVoid: boolean[] = [];
   /** For `if`: the region the `if` sits in. */
   frameParent: number[] = [];
   frameTrue: number[] = [];
@@ -183,8 +185,9 @@ class ScanState {
     this.regionLoop.push(loop);
     return this.cost.push(0) - 1;
   }
-  push(kind: number, current: number): void {
+  push(kind: number, current: number, isVoid = true): void {
     const i = this.depth++;
+    this.frameVoid[i] = isVoid;
     this.frameKind[i] = kind;
     this.frameCurrent[i] = current;
     this.frameTailBase[i] = this.tailRegion.length;
@@ -233,11 +236,17 @@ function memoryIndex(r: Reader): void {
   if (r.u32() !== 0) throw new UnsupportedFeatureError("multi-memory");
 }
 
-function blockType(r: Reader, bytes: Uint8Array): void {
+/** Skips a block type; true when it is the empty type (no params, no results). */
+function blockType(r: Reader, bytes: Uint8Array): boolean {
   const b = bytes[r.pos] as number;
-  if (b === 0x40 || isSupportedValType(b)) r.pos++;
+  if (b === 0x40) {
+    r.pos++;
+    return true;
+  }
+  if (isSupportedValType(b)) r.pos++;
   else if (b & 0x40) throw new UnsupportedFeatureError(valTypeReason(b));
   else r.skipSleb();
+  return false;
 }
 
 interface ScanTotals {
@@ -314,8 +323,7 @@ function scanFunction(bytes: Uint8Array, start: number, end: number, params: num
       case IMM.SPECIAL:
         switch (op) {
           case OP.BLOCK:
-            blockType(r, bytes);
-            st.push(FRAME_BLOCK, region);
+            st.push(FRAME_BLOCK, region, blockType(r, bytes));
             break;
           case OP.LOOP: {
             const loop = st.loopParent.length;
@@ -330,10 +338,10 @@ function scanFunction(bytes: Uint8Array, start: number, end: number, params: num
             break;
           }
           case OP.IF: {
-            blockType(r, bytes);
+            const isVoid = blockType(r, bytes);
             const t = st.newRegion(st.regionLoop[region] as number);
             if (fuel) patches.add(r.pos, r.pos, PATCH.ARM, t);
-            st.push(FRAME_IF, t);
+            st.push(FRAME_IF, t, isVoid);
             st.frameParent[top + 1] = region;
             st.frameTrue[top + 1] = t;
             break;
@@ -350,7 +358,7 @@ function scanFunction(bytes: Uint8Array, start: number, end: number, params: num
           case OP.END: {
             st.closeTails();
             const kind = st.frameKind[top] as number;
-            const targeted = st.frameTargeted[top] as boolean;
+            const targeted = (st.frameTargeted[top] as boolean) && (st.frameVoid[top] as boolean);
             if (kind === FRAME_IF) {
               const parent = st.frameParent[top] as number;
               const t = st.frameTrue[top] as number;
@@ -369,7 +377,9 @@ function scanFunction(bytes: Uint8Array, start: number, end: number, params: num
             }
             // Code after a block that is a branch target (a join point: e.g.
             // the cases of a br_table switch) is a region of its own when
-            // more code follows in the same sequence.
+            // more code follows in the same sequence. Only after blocks
+            // without a value, as binaryen did: a block's value is consumed
+            // by the code that follows, which belongs to the same expression.
             if ((kind === FRAME_BLOCK || kind === FRAME_IF) && targeted) {
               const next = bytes[r.pos];
               if (next !== OP.END && next !== OP.ELSE) {
