@@ -7,10 +7,12 @@
  *  - executeTool of an empty tool on a loaded plugin (p50);
  *  - load of a cached plugin (worker start and init included) and of an uncached
  *    ~300 KB one (transpile + metering + compile + worker);
+ *  - the first call after the plugin's worker crashed (with and without a spare worker);
  *  - RSS per idle loaded plugin, above its linear memory.
  */
 import { transpile } from "@bytecodealliance/jco";
-import { createHost, type Plugin } from "@clawft/host";
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import { createHost, WORKER_CHANNEL, type Plugin, type WorkerEvent } from "@clawft/host";
 import { writeBenchResults, type BenchRow } from "@clawft/test-utils";
 import { buildFixture, componentFromWat, fixtureSources } from "@clawft/wasm-fixtures";
 import { Bench } from "tinybench";
@@ -183,6 +185,34 @@ for (const spareWorkers of [1, 0]) {
     rows.push(spareWorkers === 1 ? { id, value: median(times), unit: "ms", target: 200 } : { id, value: median(times), unit: "ms" });
     await host.close();
   }
+}
+
+// ---- first call after a worker crash -------------------------------------------------
+// The worker of a loaded plugin is terminated from outside (as the soak does), then the
+// next call is timed: it waits for the replacement instance, booted at once on a spare
+// worker (default) or on a worker started then (`spareWorkers: 0`).
+{
+  const workerEvents: WorkerEvent[] = [];
+  const onWorker = (m: unknown): void => void workerEvents.push(m as WorkerEvent);
+  subscribe(WORKER_CHANNEL, onWorker);
+  for (const spareWorkers of [1, 0]) {
+    const host = createHost({ logger: quiet, spareWorkers });
+    const p = await host.load({ manifest: manifest("bench.crash"), wasm: await buildFixture("tool-basic") });
+    const times: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      await new Promise((r) => setTimeout(r, 200)); // let the spare finish booting
+      const mine = workerEvents.filter((e) => e.type === "start" && e.pluginId === p.id).at(-1);
+      if (mine?.type === "start") await mine.worker.terminate();
+      const t = performance.now();
+      await p.executeTool("echo", 1);
+      times.push(performance.now() - t);
+    }
+    const id = spareWorkers === 1 ? "first-call-after-worker-crash-p50" : "first-call-after-worker-crash-no-spare-p50";
+    rows.push({ id, value: median(times), unit: "ms" });
+    rows.push({ id: id.replace("-p50", "-max"), value: Math.max(...times), unit: "ms" });
+    await host.close();
+  }
+  unsubscribe(WORKER_CHANNEL, onWorker);
 }
 
 // ---- RSS per idle plugin -------------------------------------------------------------
