@@ -74,33 +74,22 @@ const slowWasm = await fixtureWithTools("slow-host-call", ["env", "log"]);
   direct.plugin.init();
   inThread.plugin.init();
 
+  /** µs per host call: a batch of N get-env calls minus an empty batch (the tool call's own cost). */
+  const perCall = async (runTool: (params: string) => unknown): Promise<number> => {
+    let t = performance.now();
+    await runTool(JSON.stringify([N, "BENCH_VAR"]));
+    const full = performance.now() - t;
+    t = performance.now();
+    await runTool(JSON.stringify([0, "BENCH_VAR"]));
+    return ((full - (performance.now() - t)) / N) * 1000;
+  };
   const perCallWorker: number[] = [];
   const perCallInThread: number[] = [];
   const perCallDirect: number[] = [];
   for (let round = 0; round < 60; round++) {
-    // Worker: a batch of N get-env calls minus an empty batch.
-    let t = performance.now();
-    await p.executeTool("env", [N, "BENCH_VAR"]);
-    const full = performance.now() - t;
-    t = performance.now();
-    await p.executeTool("env", [0, "BENCH_VAR"]);
-    const empty = performance.now() - t;
-    perCallWorker.push(((full - empty) / N) * 1000);
-    // In-thread.
-    t = performance.now();
-    inThread.plugin.executeTool("env", JSON.stringify([N, "BENCH_VAR"]));
-    const fullIn = performance.now() - t;
-    t = performance.now();
-    inThread.plugin.executeTool("env", JSON.stringify([0, "BENCH_VAR"]));
-    const emptyIn = performance.now() - t;
-    perCallInThread.push(((fullIn - emptyIn) / N) * 1000);
-    t = performance.now();
-    direct.plugin.executeTool("env", JSON.stringify([N, "BENCH_VAR"]));
-    const fullDirect = performance.now() - t;
-    t = performance.now();
-    direct.plugin.executeTool("env", JSON.stringify([0, "BENCH_VAR"]));
-    const emptyDirect = performance.now() - t;
-    perCallDirect.push(((fullDirect - emptyDirect) / N) * 1000);
+    perCallWorker.push(await perCall((params) => p.executeTool("env", JSON.parse(params))));
+    perCallInThread.push(await perCall((params) => inThread.plugin.executeTool("env", params)));
+    perCallDirect.push(await perCall((params) => direct.plugin.executeTool("env", params)));
   }
   const baseline = median(perCallInThread.slice(10));
   rows.push({ id: "host-call-round-trip-in-thread-import", value: baseline, unit: "µs/call" });
