@@ -2,6 +2,6 @@ import { defineConfig } from "tsup";
 import { base } from "@clawft/tsup-config";
 
 // Two entries: "." (everything) and "./runtime" (FuelMeter and the errors,
-// without binaryen). Splitting puts the shared code in one chunk, so both
+// without the rewriter). Splitting puts the shared code in one chunk, so both
 // entries hand out the same classes.
 export default defineConfig({ ...base, entry: ["src/index.ts", "src/runtime.ts"], splitting: true });

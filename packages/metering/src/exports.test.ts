@@ -4,7 +4,7 @@ import { wat, instantiate, fn } from "../test/wat.js";
 // Imports the package by its published name, so the `exports` map and the
 // built files are what is tested (run after `build`, as turbo's test task does).
 describe("published entries", () => {
-  it("the main entry and the binaryen-free runtime entry hand out the same classes", async () => {
+  it("the main entry and the rewriter-free runtime entry hand out the same classes", async () => {
     const main = await import("@clawft/metering");
     const runtime = await import("@clawft/metering/runtime");
     expect(runtime.FuelMeter).toBe(main.FuelMeter);

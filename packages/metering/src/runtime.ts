@@ -1,6 +1,6 @@
 /**
  * `@clawft/metering/runtime`: the runtime side only (FuelMeter and the
- * errors), without binaryen, for processes that run metered modules but never
+ * errors), without the rewriter, for processes that run metered modules but never
  * instrument one (e.g. a plugin worker). Same classes as the main entry.
  */
 export { METERING_IMPORT_MODULE, METERING_META_VERSION, type MeteringMeta, type MeteredLimits } from "./meta.js";
