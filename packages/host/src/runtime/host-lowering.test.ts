@@ -180,6 +180,13 @@ describe("direct lowering of the host imports (canonical ABI)", () => {
       [() => g.call("http", 0, 1, 0, 1, page - 8, 1, 0, 0, 0, RET), "host call http-request: pointer outside the guest's memory"],
       [() => g.call("http", 0, 1, 0, 1, 0, 0, 2, 0, 0, RET), "host call http-request: invalid option discriminant for the body"],
     ];
+    // 100,000 header entries: refused from the count before anything is decoded.
+    expect(() => g.call("http", 0, 1, 0, 1, 8192, 100_000, 0, 0, 0, RET)).toThrow("host call http-request: more than 4096 headers");
+    // 4000 entries naming 60,000-byte strings: 240 MB in total, over the 32 MiB a host call may
+    // carry; refused from the sizes alone (the strings are not even inside the memory).
+    const view = Buffer.from(g.memory.buffer);
+    for (let i = 0; i < 4000; i++) [70_000, 60_000, 0, 0].forEach((v, k) => view.writeUInt32LE(v, 1024 + i * 16 + k * 4));
+    expect(() => g.call("http", 0, 1, 0, 1, 1024, 4000, 0, 0, 0, RET)).toThrow("host call http-request: headers larger than 33554432 bytes");
     for (const [call, message] of traps) expect(call).toThrow(message);
     // The return area is checked before the host acts.
     expect(() => g.call("env", 0, 1, -4)).toThrow("host call get-env: return pointer outside the guest's memory");

@@ -15,6 +15,8 @@
  * call traps), never reads or writes anything but the guest's own memory.
  */
 
+import { MAX_ARG_BYTES } from "./protocol.js";
+
 /** A `result<T, string>` as the import implementations return it (jco's shape). */
 export type HostResult<T> = { tag: "ok"; val: T } | { tag: "err"; val: string };
 
@@ -38,6 +40,12 @@ export const HOST_IMPORT_MODULE = "host";
  * (name ptr/len, return pointer), log (level, message ptr/len).
  */
 const HOST_FUNCTION_NAMES: ReadonlySet<string> = new Set(["http-request", "read-file", "write-file", "get-env", "log"]);
+
+/**
+ * Most header entries the worker lifts out of guest memory. Far above what the
+ * host accepts (sandbox-http refuses more than 100), low enough that lifting is cheap.
+ */
+export const MAX_LIFTED_HEADERS = 4096;
 
 /** Thrown when the guest hands the host a bad pointer, length or variant: the guest call traps. */
 export class GuestAbiError extends Error {
@@ -219,6 +227,15 @@ function directHostFunctions(fns: HostFunctions): {
       const base = (hPtr as number) >>> 0;
       const count = (hLen as number) >>> 0;
       if (base % 4 !== 0) throw new GuestAbiError(fn, "header list is not aligned to 4");
+      /**
+       * Sizes are summed before any string is decoded: a list of millions of entries
+       * pointing at one large string would otherwise make the worker build gigabytes
+       * of strings (the host refuses far smaller header sets anyway).
+       */
+      if (count > MAX_LIFTED_HEADERS) throw new GuestAbiError(fn, `more than ${MAX_LIFTED_HEADERS} headers`);
+      let total = 0;
+      for (let i = 0; i < count; i++) total += mem.u32(fn, base + i * 16 + 4) + mem.u32(fn, base + i * 16 + 12);
+      if (total > MAX_ARG_BYTES) throw new GuestAbiError(fn, `headers larger than ${MAX_ARG_BYTES} bytes`);
       const headers: Array<[string, string]> = [];
       for (let i = 0; i < count; i++) {
         const at = base + i * 16;
