@@ -1,10 +1,11 @@
 import { channel } from "node:diagnostics_channel";
 import { promises as dnsPromises } from "node:dns";
-import { isIP, type BlockList } from "node:net";
+import { isIP } from "node:net";
 import { debuglog } from "node:util";
 import {
   ClawftError,
   NetworkAllowlist,
+  type CidrList,
   RateCounter,
   SandboxError,
   checkUrl,
@@ -95,9 +96,8 @@ export class SandboxedHttpClient {
   readonly #rate: RateCounter;
   readonly #pools: PinnedPools;
   readonly #userAgent: string;
-  /** `allowPrivateCidrs` as a matcher, private to this instance; undefined when no range is given. */
-  readonly #allowedPrivate: BlockList | undefined;
-  readonly #allowedPrivateMemo = new Map<string, boolean>();
+  /** `allowPrivateCidrs` as policy's `CidrList` (frozen; empty when no range is given). */
+  readonly #allowedPrivate: CidrList;
 
   constructor(options: HttpClientOptions) {
     const resolved = resolveOptions(options);
@@ -247,7 +247,7 @@ export class SandboxedHttpClient {
     let target: { url: URL; host: string; isIp: boolean };
     if (checked.ok) {
       target = checked;
-    } else if (checked.code === "PRIVATE_IP" && this.#allowedPrivate !== undefined) {
+    } else if (checked.code === "PRIVATE_IP" && this.#allowedPrivate.size > 0) {
       // A private literal: allowed only when inside `allowPrivateCidrs` AND listed.
       const parsed = new URL(url);
       const host = bareHost(parsed.hostname);
@@ -269,17 +269,14 @@ export class SandboxedHttpClient {
     return target;
   }
 
-  /** True when `address` is inside `allowPrivateCidrs` (memoised per client: `BlockList#check` allocates). */
+  /**
+   * True when `address` is inside `allowPrivateCidrs`: the operator's opt-in,
+   * judged by the same `CidrList` rule as `PluginSandbox` (an IPv4-mapped
+   * address like its IPv4, a zoned address never), on the address that is
+   * connected to.
+   */
   #insideAllowedPrivate(address: string): boolean {
-    const matcher = this.#allowedPrivate;
-    if (matcher === undefined) return false;
-    const known = this.#allowedPrivateMemo.get(address);
-    if (known !== undefined) return known;
-    const family = isIP(address);
-    const inside = family === 4 ? matcher.check(address, "ipv4") : family === 6 ? matcher.check(address, "ipv6") : false;
-    if (this.#allowedPrivateMemo.size >= 256) this.#allowedPrivateMemo.clear();
-    this.#allowedPrivateMemo.set(address, inside);
-    return inside;
+    return this.#allowedPrivate.contains(address);
   }
 
   /**

@@ -1,5 +1,4 @@
-import { BlockList, isIP } from "node:net";
-import { ClawftError, RESOURCE_DEFAULTS, SANDBOX_DEFAULTS, type AuditSink, type HttpAuditEvent } from "@clawft/sandbox-policy";
+import { CidrList, ClawftError, RESOURCE_DEFAULTS, SANDBOX_DEFAULTS, type AuditSink, type HttpAuditEvent } from "@clawft/sandbox-policy";
 
 /** Resolves a host name to IP address strings (all of them). */
 export type HttpResolver = (hostname: string) => Promise<string[]>;
@@ -77,8 +76,8 @@ export interface ResolvedHttpOptions {
 export class HttpOptionsError extends ClawftError {
   static override readonly marker: symbol = Symbol.for("clawft.error.HttpOptionsError");
 
-  constructor(message: string) {
-    super("HTTP_INVALID_OPTIONS", message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("HTTP_INVALID_OPTIONS", message, options);
     this.name = "HttpOptionsError";
   }
 }
@@ -125,34 +124,20 @@ function optionalFunction<T>(name: string, value: unknown): T | undefined {
 }
 
 /**
- * Parses `allowPrivateCidrs` into a `net.BlockList`. Each entry must be
- * `address/prefix` with a valid IPv4 (prefix 0–32) or IPv6 (0–128) address.
- * `net.BlockList` judges an IPv4-mapped IPv6 address (`::ffff:127.0.0.1`) like
- * the IPv4 it carries, in both directions.
+ * Parses `allowPrivateCidrs` with `CidrList` from `@clawft/sandbox-policy`: the
+ * one matcher `PluginSandbox` and `checkUrl` use too, so the operator's opt-in
+ * means the same thing everywhere (strict addresses, decimal prefixes without
+ * leading zeros, no zone ids or whitespace; an IPv4-mapped IPv6 address is
+ * judged like the IPv4 it carries). `undefined` is the empty list. Its
+ * `TypeError` becomes an `HttpOptionsError` with the same message (the
+ * original as `cause`).
  */
-export function parseCidrs(value: unknown): { list: readonly string[]; matcher: BlockList | undefined } {
-  if (value === undefined) return { list: Object.freeze([]), matcher: undefined };
-  if (!Array.isArray(value)) throw new HttpOptionsError("allowPrivateCidrs must be an array of CIDR strings");
-  const matcher = new BlockList();
-  const list: string[] = [];
-  value.forEach((entry: unknown, i) => {
-    const bad = () => new HttpOptionsError(`allowPrivateCidrs[${i}] must be a CIDR such as "127.0.0.1/32" or "fd00::/8"`);
-    if (typeof entry !== "string") throw bad();
-    const m = /^([^/]+)\/(\d{1,3})$/.exec(entry.trim());
-    if (!m) throw bad();
-    const address = m[1]!;
-    const prefix = Number(m[2]);
-    const family = isIP(address);
-    if (family === 4 && prefix <= 32) {
-      matcher.addSubnet(address, prefix, "ipv4");
-    } else if (family === 6 && prefix <= 128) {
-      matcher.addSubnet(address, prefix, "ipv6");
-    } else {
-      throw bad();
-    }
-    list.push(entry.trim());
-  });
-  return { list: Object.freeze(list), matcher: list.length > 0 ? matcher : undefined };
+export function parseCidrs(value: unknown): CidrList {
+  try {
+    return new CidrList(value === undefined ? [] : (value as readonly string[]), { field: "allowPrivateCidrs" });
+  } catch (error) {
+    throw new HttpOptionsError(error instanceof Error ? error.message : String(error), { cause: error });
+  }
 }
 
 function networkList(value: unknown): readonly string[] {
@@ -167,10 +152,10 @@ function networkList(value: unknown): readonly string[] {
 
 /**
  * Checks every option and returns the frozen internal form, plus the
- * `allowPrivateCidrs` matcher (kept out of the public form: a `BlockList` is
- * mutable). Throws `HttpOptionsError` naming the field.
+ * `allowPrivateCidrs` matcher (a frozen `CidrList`). Throws `HttpOptionsError`
+ * naming the field.
  */
-export function resolveOptions(options: unknown): { options: ResolvedHttpOptions; allowedPrivate: BlockList | undefined } {
+export function resolveOptions(options: unknown): { options: ResolvedHttpOptions; allowedPrivate: CidrList } {
   if (options === null || typeof options !== "object") throw new HttpOptionsError("options must be an object");
   const o = options as Record<string, unknown>;
   const cidrs = parseCidrs(o.allowPrivateCidrs);
@@ -183,9 +168,9 @@ export function resolveOptions(options: unknown): { options: ResolvedHttpOptions
     maxResponseBytes: positiveInteger("maxResponseBytes", o.maxResponseBytes, SANDBOX_DEFAULTS.httpResponseBodyBytes),
     timeoutMs: positiveInteger("timeoutMs", o.timeoutMs, SANDBOX_DEFAULTS.httpTimeoutMs, MAX_TIMEOUT_MS),
     resolve: optionalFunction<HttpResolver>("resolve", o.resolve),
-    allowPrivateCidrs: cidrs.list,
+    allowPrivateCidrs: cidrs.cidrs,
     audit: optionalFunction<AuditSink<HttpAuditEvent>>("audit", o.audit),
     now: optionalFunction<() => number>("now", o.now) ?? monotonicNow,
   });
-  return { options: resolved, allowedPrivate: cidrs.matcher };
+  return { options: resolved, allowedPrivate: cidrs };
 }
