@@ -71,11 +71,6 @@ async function systemResolve(hostname: string): Promise<string[]> {
   return answers.map((a) => a.address);
 }
 
-/** Strips the brackets of an IPv6 URL host. */
-function bareHost(hostname: string): string {
-  return hostname.startsWith("[") && hostname.endsWith("]") ? hostname.slice(1, -1) : hostname;
-}
-
 /**
  * Outbound HTTP for one plugin, through undici, where every request is checked
  * on what is actually used: the URL as parsed, every address its host resolves
@@ -241,23 +236,18 @@ export class SandboxedHttpClient {
     }
   }
 
-  /** `checkUrl` from sandbox-policy, mapped to `HTTP_*` codes, plus the operator's private-range opt-in for literals. */
+  /**
+   * `checkUrl` from sandbox-policy, mapped to `HTTP_*` codes, with this client's
+   * `CidrList` as the operator's private-range opt-in: a private literal passes
+   * only when inside `allowPrivateCidrs` AND listed in `network`.
+   */
   #checkTarget(url: string): { url: URL; host: string; isIp: boolean } {
-    const checked = checkUrl(url, this.#allowlist);
-    let target: { url: URL; host: string; isIp: boolean };
-    if (checked.ok) {
-      target = checked;
-    } else if (checked.code === "PRIVATE_IP" && this.#allowedPrivate.size > 0) {
-      // A private literal: allowed only when inside `allowPrivateCidrs` AND listed.
-      const parsed = new URL(url);
-      const host = bareHost(parsed.hostname);
-      if (!this.#insideAllowedPrivate(host)) throw httpError("HTTP_PRIVATE_IP");
-      if (!this.#allowlist.allows(host)) throw httpError("HTTP_HOST_NOT_ALLOWED");
-      target = { url: parsed, host, isIp: true };
-    } else {
+    const checked = checkUrl(url, this.#allowlist, { allowPrivateCidrs: this.#allowedPrivate });
+    if (!checked.ok) {
       const code = POLICY_CODES[checked.code] ?? "HTTP_INVALID_URL";
       throw new SandboxError(code, checked.message);
     }
+    const target = checked;
     /**
      * Credentials in the URL are refused rather than silently dropped or turned
      * into an `Authorization` header behind the plugin's back (and they would
