@@ -45,6 +45,9 @@ export interface HttpClientOptions {
    * even though they are private/reserved: the operator's explicit opt-in for a
    * local service. It lifts only the private-address refusal, for addresses
    * inside these ranges; the allowlist and every other rule still apply.
+   * Parsed and matched by `CidrList` from `@clawft/sandbox-policy` (the rule
+   * `PluginSandbox` applies): strict entries, IPv4-mapped addresses judged as
+   * their IPv4, zoned addresses never inside.
    * @default []
    */
   allowPrivateCidrs?: readonly string[];
