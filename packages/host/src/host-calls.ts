@@ -108,57 +108,32 @@ function safeUrl(url: string): string {
   }
 }
 
-/**
- * Serves one plugin's host calls through its sandbox pieces and writes exactly one
- * audit event per call (T42). Every refusal becomes an `err` whose text is the
- * sandbox error's message (it starts with the security catalogue's text); an
- * unexpected exception becomes `err("host error")` (details go to the logger only).
- */
-export class HostCallHandler {
-  /** Host calls served since the last `takeCount()`. */
-  private count = 0;
-  /** Set when the current call's audit was already written (timeout while in flight). */
-  private inFlight: { fn: HostFunction; args: Args; started: number; audited: boolean } | undefined;
-  private dropTimer: NodeJS.Timeout | undefined;
+/** A host call being served asynchronously (fs, http). */
+interface Flight {
+  fn: HostFunction;
+  args: Args;
+  started: number;
+  /** Set when its audit was already written (the instance was abandoned while it ran). */
+  audited: boolean;
+}
 
-  constructor(private readonly ctx: HostCallContext) {}
+/** One guest instance's side of a plugin's {@link HostCallHandler}. */
+export class HostCallSession {
+  /** Host calls served since the last `takeCount()`. */
+  count = 0;
+  inFlight: Flight | undefined;
+
+  constructor(private readonly handler: HostCallHandler) {}
+
+  /** The wire-facing entry point for this instance (see `HostCallServer`). */
+  readonly serve = (fn: HostFnId, args: string[], oversize: number): HostReply | Promise<HostReply> =>
+    this.handler.serve(this, fn, args, oversize);
 
   takeCount(): number {
     const n = this.count;
     this.count = 0;
     return n;
   }
-
-  /** The wire-facing entry point (see `HostCallServer`). */
-  serve = (fn: HostFnId, args: string[], oversize: number): HostReply | Promise<HostReply> => {
-    this.count++;
-    const started = performance.now();
-    const name = FUNCTION_NAMES[fn];
-    if (name === undefined) return { status: Reply.ERR, value: "host error: unknown host function" };
-    // log and get-env answer synchronously (no await on the hot path).
-    if (fn === HostFn.LOG) return this.finish(name, started, this.log(args));
-    if (fn === HostFn.GET_ENV) return this.finish(name, started, this.getEnv(args));
-    const summary = this.summary(fn, args, oversize);
-    const flight = { fn: name, args: summary, started, audited: false };
-    this.inFlight = flight;
-    return this.serveAsync(fn, args, oversize, summary).then(
-      (served) => {
-        if (this.inFlight === flight) this.inFlight = undefined;
-        if (flight.audited) return served.reply;
-        return this.finish(name, started, served);
-      },
-      (error: unknown) => {
-        if (this.inFlight === flight) this.inFlight = undefined;
-        debug("host call %s failed: %o", name, error);
-        this.ctx.logger.error(`host call ${name} failed: ${error instanceof Error ? error.message : String(error)}`, {
-          pluginId: this.ctx.pluginId,
-        });
-        const served: Served = { reply: { status: Reply.ERR, value: "host error" }, result: "error", code: "HOST_ERROR", args: summary };
-        if (flight.audited) return served.reply;
-        return this.finish(name, started, served);
-      },
-    );
-  };
 
   /**
    * Called when the call is abandoned (timeout, crash) while a host call is still in
@@ -169,6 +144,65 @@ export class HostCallHandler {
     if (!f || f.audited) return;
     f.audited = true;
     this.inFlight = undefined;
+    this.handler.auditAbandoned(f, code);
+  }
+}
+
+/**
+ * Serves one plugin's host calls through its sandbox pieces and writes exactly one
+ * audit event per call (T42). Every refusal becomes an `err` whose text is the
+ * sandbox error's message (it starts with the security catalogue's text); an
+ * unexpected exception becomes `err("host error")` (details go to the logger only).
+ */
+export class HostCallHandler {
+  private dropTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly ctx: HostCallContext) {}
+
+  /**
+   * State for one guest instance: its host-call count (for `usage`) and the call it
+   * has in flight (for a timeout's audit). An instance booting in the background
+   * (a replacement's `init`) may make host calls while another instance of the same
+   * plugin runs a tool call: each has its own session, so neither's count or
+   * in-flight call is mistaken for the other's. Rate limits stay per plugin.
+   */
+  session(): HostCallSession {
+    return new HostCallSession(this);
+  }
+
+  /** Serves one host call of `session`'s instance (see `HostCallServer`). */
+  serve(session: HostCallSession, fn: HostFnId, args: string[], oversize: number): HostReply | Promise<HostReply> {
+    session.count++;
+    const started = performance.now();
+    const name = FUNCTION_NAMES[fn];
+    if (name === undefined) return { status: Reply.ERR, value: "host error: unknown host function" };
+    // log and get-env answer synchronously (no await on the hot path).
+    if (fn === HostFn.LOG) return this.finish(name, started, this.log(args));
+    if (fn === HostFn.GET_ENV) return this.finish(name, started, this.getEnv(args));
+    const summary = this.summary(fn, args, oversize);
+    const flight: Flight = { fn: name, args: summary, started, audited: false };
+    session.inFlight = flight;
+    return this.serveAsync(fn, args, oversize, summary).then(
+      (served) => {
+        if (session.inFlight === flight) session.inFlight = undefined;
+        if (flight.audited) return served.reply;
+        return this.finish(name, started, served);
+      },
+      (error: unknown) => {
+        if (session.inFlight === flight) session.inFlight = undefined;
+        debug("host call %s failed: %o", name, error);
+        this.ctx.logger.error(`host call ${name} failed: ${error instanceof Error ? error.message : String(error)}`, {
+          pluginId: this.ctx.pluginId,
+        });
+        const served: Served = { reply: { status: Reply.ERR, value: "host error" }, result: "error", code: "HOST_ERROR", args: summary };
+        if (flight.audited) return served.reply;
+        return this.finish(name, started, served);
+      },
+    );
+  }
+
+  /** Writes the audit event of a host call that its instance abandoned. */
+  auditAbandoned(f: Flight, code: string): void {
     emitAudit(this.ctx.audit, {
       pluginId: this.ctx.pluginId,
       function: f.fn,

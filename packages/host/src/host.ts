@@ -15,7 +15,7 @@ import { SandboxedFileSystem } from "@clawft/sandbox-fs";
 import { SandboxedHttpClient } from "@clawft/sandbox-http";
 import { ComponentCompiler, type CompiledComponent } from "./compile.js";
 import { PluginError } from "./errors.js";
-import { HostCallHandler, type PluginFileSystem, type PluginHttpClient } from "./host-calls.js";
+import { HostCallHandler, type HostCallSession, type PluginFileSystem, type PluginHttpClient } from "./host-calls.js";
 import {
   type Approvals,
   type HostOptions,
@@ -379,6 +379,12 @@ function describePermissions(p: { network: string[]; filesystem: string[]; env_v
   return parts.join("; ");
 }
 
+/** One guest instance: its worker and its side of the plugin's host-call handler. */
+interface Instance {
+  runtime: WorkerRuntime;
+  session: HostCallSession;
+}
+
 const ZERO_USAGE: PluginUsage = Object.freeze({ fuelUsed: 0, peakMemoryBytes: 0, hostCalls: 0, durationMs: 0 });
 
 /** A loaded plugin: one worker at a time, calls queued, limits enforced per call. */
@@ -387,9 +393,9 @@ class PluginHandle implements Plugin {
   readonly version: string;
   private description: PluginDescription | undefined;
   private toolNames = new Set<string>();
-  private runtime: WorkerRuntime | undefined;
-  /** The instance booting to replace one that died (see runtimeDied). */
-  private replacement: Promise<WorkerRuntime> | undefined;
+  private instance: Instance | undefined;
+  /** The next instance, booting or booted in advance (see prepareReplacement). */
+  private replacement: Promise<Instance> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
   private lastUsage: PluginUsage = ZERO_USAGE;
@@ -421,54 +427,65 @@ class PluginHandle implements Plugin {
   }
 
   /** Starts a worker and waits for it to be ready (init done), under the wall-clock limit. */
-  private async boot(): Promise<{ runtime: WorkerRuntime; describe: string }> {
-    const runtime: WorkerRuntime = new WorkerRuntime(
-      this.compiled,
-      this.handler.serve,
-      this.resources.maxFuel,
-      this.id,
-      this.workers.take(),
-      () => this.runtimeDied(runtime),
-    );
-    const outcome = await this.withTimeout(runtime, runtime.started(), STARTUP_ALLOWANCE_MS);
-    if (outcome.type === "ready") return { runtime, describe: outcome.describe };
-    await runtime.kill();
+  private async boot(): Promise<{ instance: Instance; describe: string }> {
+    const session = this.handler.session();
+    const instance: Instance = {
+      session,
+      runtime: new WorkerRuntime(this.compiled, session.serve, this.resources.maxFuel, this.id, this.workers.take(), () =>
+        this.instanceDied(instance),
+      ),
+    };
+    const outcome = await this.withTimeout(instance, instance.runtime.started(), STARTUP_ALLOWANCE_MS);
+    if (outcome.type === "ready") return { instance, describe: outcome.describe };
+    await instance.runtime.kill();
     throw this.outcomeError(outcome, "init");
   }
 
+  /** The current instance is gone (crash, timeout, kill): make sure its replacement is on its way. */
+  private instanceDied(instance: Instance): void {
+    if (instance !== this.instance || this.closed) return;
+    this.instance = undefined;
+    this.prepareReplacement();
+  }
+
   /**
-   * The current instance is gone (crash, timeout, kill): start its replacement
-   * now, in the background, so the next call does not wait for a whole boot. A
-   * failed boot is reported to that next call, never as an unhandled rejection.
+   * Boots the next instance in the background. Started when an instance dies, and
+   * again each time a replacement is taken: a plugin whose instance died once keeps
+   * one instance booted in advance (one more worker's memory, only for such
+   * plugins), so the call after its next crash or timeout does not wait for a boot.
+   * A failed boot is reported to the call that takes it, never as an unhandled
+   * rejection.
    */
-  private runtimeDied(runtime: WorkerRuntime): void {
-    if (runtime !== this.runtime || this.closed) return;
-    this.runtime = undefined;
-    if (this.replacement) return;
-    const replacement = this.boot().then(({ runtime: r }) => r);
+  private prepareReplacement(): void {
+    if (this.closed || this.replacement) return;
+    const replacement = this.boot().then(({ instance }) => instance);
     replacement.catch(() => undefined);
     this.replacement = replacement;
   }
 
-  /** A live instance for the next call: the replacement started after a fault, or a new boot. */
-  private async freshRuntime(): Promise<WorkerRuntime> {
+  /** A live instance for the next call: the one booted in advance, or a new boot. */
+  private async freshInstance(): Promise<Instance> {
     const pending = this.replacement;
     this.replacement = undefined;
-    const runtime = pending ? await pending : (await this.boot()).runtime;
+    let instance = pending ? await pending : (await this.boot()).instance;
+    // One booted in advance may have died while it waited (its worker crashed).
+    if (!instance.runtime.alive && !this.closed) instance = (await this.boot()).instance;
     if (this.closed) {
-      await runtime.kill({ type: "crashed", message: "plugin closed" });
+      await instance.runtime.kill({ type: "crashed", message: "plugin closed" });
       throw new PluginError("PLUGIN_CLOSED", "plugin was closed during the call", { pluginId: this.id });
     }
-    return runtime;
+    this.prepareReplacement();
+    return instance;
   }
 
   async start(): Promise<void> {
-    const { runtime, describe } = await this.boot();
-    this.runtime = runtime;
+    const { instance, describe } = await this.boot();
+    this.instance = instance;
+    instance.runtime.announceActive();
     try {
       this.description = parseDescribeJson(describe, this.id);
     } catch (error) {
-      await runtime.kill();
+      await instance.runtime.kill();
       throw error;
     }
     this.toolNames = new Set(this.description.tools.map((t) => t.name));
@@ -502,19 +519,20 @@ class PluginHandle implements Plugin {
       throw new RangeError(`params-json is too large: ${paramsJson.length} characters (limit ${MAX_PARAMS_CHARS})`);
     }
     const started = performance.now();
-    this.handler.takeCount();
-    if (!this.runtime || !this.runtime.alive) {
-      // A fresh instance after a crash or timeout (usually already booting since the fault).
-      this.runtime = undefined;
-      this.runtime = await this.freshRuntime();
-      this.handler.takeCount();
+    if (!this.instance || !this.instance.runtime.alive) {
+      // A fresh instance after a crash or timeout (usually booted, or booting, since the fault).
+      this.instance = undefined;
+      this.instance = await this.freshInstance();
+      this.instance.runtime.announceActive();
     }
-    const runtime = this.runtime;
-    const outcome = await this.withTimeout(runtime, runtime.call(name, paramsJson, this.resources.maxFuel));
+    const instance = this.instance;
+    // Host calls of this instance's init (or of an earlier call) are not this call's.
+    instance.session.takeCount();
+    const outcome = await this.withTimeout(instance, instance.runtime.call(name, paramsJson, this.resources.maxFuel));
     const durationMs = performance.now() - started;
     const fuelUsed = "fuelUsed" in outcome ? outcome.fuelUsed : 0;
     const peakMemoryBytes = "peakMemory" in outcome ? outcome.peakMemory : 0;
-    this.lastUsage = Object.freeze({ fuelUsed, peakMemoryBytes, hostCalls: this.handler.takeCount(), durationMs });
+    this.lastUsage = Object.freeze({ fuelUsed, peakMemoryBytes, hostCalls: instance.session.takeCount(), durationMs });
     if (outcome.type === "ok") {
       try {
         return JSON.parse(outcome.value) as unknown;
@@ -532,15 +550,15 @@ class PluginHandle implements Plugin {
    * ResourceExhaustedError kind `timeout`. The timer is ref'd: it keeps the
    * process alive while a call is in flight, although the worker is unref'd.
    */
-  private withTimeout(runtime: WorkerRuntime, promise: Promise<Outcome>, allowanceMs = 0): Promise<Outcome> {
+  private withTimeout(instance: Instance, promise: Promise<Outcome>, allowanceMs = 0): Promise<Outcome> {
     const limit = this.timeoutMs;
     const started = performance.now();
     return new Promise<Outcome>((resolve) => {
       const timer = setTimeout(() => {
         const used = Math.round(performance.now() - started - allowanceMs);
-        this.handler.abandonInFlight("RESOURCE_EXHAUSTED");
+        instance.session.abandonInFlight("RESOURCE_EXHAUSTED");
         const info = { type: "exhausted" as const, kind: "timeout" as const, limit, used, message: "timeout" };
-        void runtime.kill({ type: "fault", info, fuelUsed: 0, peakMemory: 0 });
+        void instance.runtime.kill({ type: "fault", info, fuelUsed: 0, peakMemory: 0 });
         resolve({ type: "fault", info, fuelUsed: 0, peakMemory: 0 });
       }, limit + allowanceMs);
       promise.then(
@@ -595,15 +613,15 @@ class PluginHandle implements Plugin {
     if (this.closed) return;
     this.closed = true;
     this.onClose();
-    const runtime = this.runtime;
-    this.runtime = undefined;
+    const instance = this.instance;
+    this.instance = undefined;
     const replacement = this.replacement;
     this.replacement = undefined;
     debug("closing plugin %s", this.id);
     await Promise.all([
-      runtime?.kill({ type: "crashed", message: "plugin closed" }),
+      instance?.runtime.kill({ type: "crashed", message: "plugin closed" }),
       replacement?.then(
-        (r) => r.kill({ type: "crashed", message: "plugin closed" }),
+        (r) => r.runtime.kill({ type: "crashed", message: "plugin closed" }),
         () => undefined,
       ),
       this.http.close?.().catch(() => undefined),

@@ -93,7 +93,8 @@ describe("faults: each followed by a working call", () => {
     // A crash while idle: no call fails; the next call gets a new worker (its state starts over).
     await first.worker.terminate();
     expect(await p.executeTool("count", [])).toBe(1);
-    expect(workerEvents.filter((e) => e.type === "start" && e.pluginId === "test.fault.crash").length).toBe(2);
+    // The replacement, plus the next instance booted in advance now that this plugin's worker died once.
+    expect(workerEvents.filter((e) => e.type === "start" && e.pluginId === "test.fault.crash").length).toBe(3);
     // A crash during a call: that call rejects PLUGIN_CRASHED, the next one works.
     const loopStart = workerEvents.filter((e) => e.type === "start" && e.pluginId === "test.fault.crash.loop");
     const running = loop.executeTool("run", {});
@@ -108,7 +109,7 @@ describe("faults: each followed by a working call", () => {
     await loop.close();
   });
 
-  it("a worker that dies is replaced at once from a spare started in advance; spares serve one plugin each and end with the host", async () => {
+  it("a worker that dies is replaced at once from a spare started in advance, then kept booted in advance; spares serve one plugin each and end with the host", async () => {
     const events: WorkerEvent[] = [];
     const record = (m: unknown): void => void events.push(m as WorkerEvent);
     subscribe(WORKER_CHANNEL, record);
@@ -142,6 +143,16 @@ describe("faults: each followed by a working call", () => {
       // The new instance starts from scratch (no state carried over), and the other plugin is untouched.
       expect(await a.executeTool("count", [])).toBe(1);
       expect(await b.executeTool("count", [])).toBe(1);
+      // A plugin whose worker died once keeps its next instance booted in advance: a third worker
+      // for `a` (and none for `b`, which never failed); after a second crash it serves at once.
+      expect(startsOf("test.spare.a").length).toBe(3);
+      expect(startsOf("test.spare.b").length).toBe(1);
+      const standby = startsOf("test.spare.a")[2];
+      await startsOf("test.spare.a")[1]?.worker.terminate();
+      expect(await a.executeTool("count", [])).toBe(1);
+      expect(await a.executeTool("count", [])).toBe(2);
+      expect(startsOf("test.spare.a")[2]).toBe(standby);
+      expect(startsOf("test.spare.a").length).toBe(4);
       // No worker ever served two plugins.
       const owners = new Map<number, Set<string>>();
       for (const e of events) if (e.type === "start") owners.set(e.threadId, (owners.get(e.threadId) ?? new Set()).add(e.pluginId));

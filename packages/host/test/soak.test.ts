@@ -88,8 +88,9 @@ describe("soak", () => {
         const started = performance.now();
         if (r < 0.0004) {
           // A worker crash in the middle of the soak: terminate this plugin's worker from outside.
-          const mine = workerEvents.filter((e) => e.type === "start" && e.pluginId === lane.plugin.id).at(-1);
-          if (mine?.type === "start") await mine.worker.terminate();
+          // The worker this plugin's calls run on (not the one booted in advance).
+          const mine = workerEvents.filter((e) => e.type === "active" && e.pluginId === lane.plugin.id).at(-1);
+          if (mine?.type === "active") await mine.worker.terminate();
           counts.crashed++;
         } else if (r < 0.0008) {
           const e = await trap.executeTool("run", {}).catch((x: unknown) => x);

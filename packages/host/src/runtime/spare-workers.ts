@@ -8,12 +8,15 @@ const workerChannel = channel(WORKER_CHANNEL);
 /**
  * A message on the `clawft:host:worker` channel.
  * - `spare`: a worker was started in advance; it serves no plugin yet.
- * - `start`: a worker begins serving a plugin (a spare handed over, or a new one).
+ * - `start`: a worker begins booting an instance of a plugin (a spare handed over, or a new one).
+ * - `active`: that instance becomes the one the plugin's calls run on (at load, or when it
+ *   replaces one that died; until then it was booted in advance).
  * - `exit`: a worker ended; `pluginId` is `""` for a spare that never served one.
  */
 export type WorkerEvent =
   | { type: "spare"; threadId: number; worker: Worker }
   | { type: "start"; pluginId: string; threadId: number; worker: Worker }
+  | { type: "active"; pluginId: string; threadId: number; worker: Worker }
   | { type: "exit"; pluginId: string; threadId: number; code: number };
 
 export function publishWorkerEvent(event: WorkerEvent): void {

@@ -68,7 +68,7 @@ export class WorkerRuntime {
     compiled: CompiledComponent,
     private readonly server: HostCallServer,
     fuelBudget: number,
-    pluginId: string,
+    private readonly pluginId: string,
     private readonly worker: Worker,
     /** Called once when this runtime stops for any reason (crash, exit, kill). */
     private readonly onDead?: () => void,
@@ -99,6 +99,11 @@ export class WorkerRuntime {
     // The worker loads nothing of a plugin until this message: which guest to run.
     worker.postMessage(init);
     void this.pump();
+  }
+
+  /** Announces on `clawft:host:worker` that this instance now serves the plugin's calls. */
+  announceActive(): void {
+    publishWorkerEvent({ type: "active", pluginId: this.pluginId, threadId: this.threadId, worker: this.worker });
   }
 
   get alive(): boolean {
