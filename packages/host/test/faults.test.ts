@@ -1,5 +1,8 @@
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTempDir } from "@clawft/test-utils";
+import { buildJsExamplePlugin } from "@clawft/wasm-fixtures";
 import { PluginError, ResourceExhaustedError, SandboxErrorForTests, WORKER_CHANNEL, type WorkerEvent } from "./faults-support.js";
 import { fixture, fixtureWithFailingInit, fixtureWithTools, manifest, rejection, testHost, type TestHost } from "./helpers.js";
 
@@ -172,6 +175,44 @@ describe("faults: each followed by a working call", () => {
       await none.host.close();
     } finally {
       unsubscribe(WORKER_CHANNEL, record);
+    }
+  });
+
+  it("usage.hostCalls counts only the call's own host calls, not those of an instance's init running in the background", { timeout: 120_000 }, async () => {
+    // The JS example plugin logs from init; `greet` makes its own host calls (get-env).
+    const js = await buildJsExamplePlugin();
+    const jsManifest = JSON.parse(await readFile(new URL("../../../examples/js-plugin/clawft.plugin.json", import.meta.url), "utf8")) as Record<string, unknown>;
+    const th = testHost({
+      maxModuleBytes: 4 * 1024 * 1024,
+      maxModuleGzipBytes: 2 * 1024 * 1024,
+      approve: () => true,
+      sandbox: { env: { EXAMPLE_GREETING: "Hei" } },
+    });
+    const dir = await createTempDir("clawft-usage-");
+    const events: WorkerEvent[] = [];
+    const record = (m: unknown): void => void events.push(m as WorkerEvent);
+    subscribe(WORKER_CHANNEL, record);
+    try {
+      const p = await th.host.load({ manifest: jsManifest, wasm: js, baseDir: dir.path });
+      await p.executeTool("greet", { name: "Ada" });
+      const own = p.usage.hostCalls;
+      expect(own).toBeGreaterThan(0);
+      for (let crash = 0; crash < 2; crash++) {
+        const active = events.filter((e) => e.type === "active" && e.pluginId === p.id).at(-1);
+        if (active?.type === "active") await active.worker.terminate();
+        // The replacement's init ran before this call; the next instance boots during it.
+        await p.executeTool("greet", { name: "Ada" });
+        expect(p.usage.hostCalls).toBe(own);
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      await p.executeTool("greet", { name: "Ada" });
+      expect(p.usage.hostCalls).toBe(own);
+      // Each init's log was audited all the same: more log events than the calls alone made.
+      expect(th.events.filter((e) => e.function === "log").length).toBeGreaterThanOrEqual(3);
+    } finally {
+      await th.host.close();
+      unsubscribe(WORKER_CHANNEL, record);
+      await dir.cleanup();
     }
   });
 
