@@ -92,7 +92,6 @@ export class Channel {
   readonly num: Float64Array;
   readonly data: SharedArrayBuffer;
   private buf: Buffer;
-  private readonly encoder = new TextEncoder();
 
   constructor(ctl: SharedArrayBuffer, data: SharedArrayBuffer) {
     this.ctl = new Int32Array(ctl, 0, NUM_OFFSET / 4);
@@ -134,7 +133,7 @@ export class Channel {
       const n = lengths[i] as number;
       buf.writeUInt32LE(n, off);
       off += 4;
-      if (n > 0) this.encoder.encodeInto(values[i] as string, buf.subarray(off, off + n));
+      if (n > 0) buf.write(values[i] as string, off, n, "utf8");
       off += n;
     }
     return total;

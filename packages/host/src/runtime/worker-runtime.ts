@@ -41,8 +41,13 @@ export type Outcome =
   | { type: "init-failed"; info: FaultInfo }
   | { type: "crashed"; message: string; cause?: unknown };
 
-/** Spin iterations before the worker blocks on Atomics.wait (a few microseconds). */
-const DEFAULT_SPIN = 2000;
+/**
+ * Spin iterations before the worker blocks on Atomics.wait during a host call
+ * (tens of microseconds): a worker that went to sleep pays a futex wake-up on the
+ * answer, several times the round trip itself. Only the plugin's own thread spins,
+ * and only while the main thread serves its call.
+ */
+const DEFAULT_SPIN = 20000;
 /** Spin iterations of an idle worker before it sleeps (tens of microseconds; bounded CPU per call). */
 const IDLE_SPIN = 5000;
 /** Spin iterations of the main thread waiting for the guest's next host call (a few microseconds). */
