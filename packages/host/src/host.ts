@@ -480,14 +480,15 @@ class PluginHandle implements Plugin {
 
   async start(): Promise<void> {
     const { instance, describe } = await this.boot();
-    this.instance = instance;
-    instance.runtime.announceActive();
     try {
       this.description = parseDescribeJson(describe, this.id);
     } catch (error) {
+      // Not yet the plugin's instance: its end starts no replacement.
       await instance.runtime.kill();
       throw error;
     }
+    this.instance = instance;
+    instance.runtime.announceActive();
     this.toolNames = new Set(this.description.tools.map((t) => t.name));
   }
 

@@ -139,11 +139,6 @@ export class Channel {
     return total;
   }
 
-  /** Writes one string (the common case). */
-  writeString(value: string): number {
-    return this.writeStrings([value]);
-  }
-
   readStrings(length: number): string[] {
     if (this.buf.length !== this.data.byteLength) this.buf = Buffer.from(this.data);
     const buf = this.buf;

@@ -74,16 +74,12 @@ export class SpareWorkers {
     } else {
       worker = startPluginWorker();
     }
-    this.fill();
+    this.warm();
     return worker;
   }
 
   /** Starts spares until the pool is full (no-op once closed), e.g. when a load begins. */
   warm(): void {
-    this.fill();
-  }
-
-  private fill(): void {
     while (!this.closed && this.spares.length < this.size) {
       const worker = startPluginWorker();
       const threadId = worker.threadId;

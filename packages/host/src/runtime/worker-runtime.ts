@@ -65,8 +65,6 @@ export class WorkerRuntime {
   private seen = 0;
   private pending: ((o: Outcome) => void) | undefined;
   private deadReason: Outcome | undefined;
-  /** True while a host call is being served (for the timeout's audit). */
-  hostCallInFlight = false;
   readonly threadId: number;
 
   constructor(
@@ -254,16 +252,9 @@ export class WorkerRuntime {
       this.reply(result);
       return undefined;
     }
-    this.hostCallInFlight = true;
     return result.then(
-      (r) => {
-        this.hostCallInFlight = false;
-        this.reply(r);
-      },
-      (error: unknown) => {
-        this.hostCallInFlight = false;
-        this.reply(this.hostError(fn, error));
-      },
+      (r) => this.reply(r),
+      (error: unknown) => this.reply(this.hostError(fn, error)),
     );
   }
 
