@@ -161,32 +161,9 @@ export interface InstrumentNames {
   tableGrowChecks: ReadonlyMap<string, string>;
 }
 
-export interface InstrumentStats {
-  functions: number;
-  /** Functions without loops or calls: charged at entry without a check. */
-  leafFunctions: number;
-  loops: number;
-  /** Loops without calls that carry the counter in a local (see the README). */
-  localLoops: number;
-  /** `if` arms with their own counter update (small ones are folded into the enclosing region). */
-  ifArms: number;
-  /** Code after labelled blocks with its own counter update. */
-  blockTails: number;
-  memoryGrows: number;
-  tableGrows: number;
-  /** Sum of the static costs of all regions (a size measure, not a runtime one). */
-  staticCost: number;
-}
-
-/**
- * An `if` arm whose most expensive side costs at most this much is charged
- * with its enclosing region (the larger arm's cost, whichever arm runs)
- * instead of with its own counter update: at most this many units of
- * over-charge per `if`, for one global update less per arm.
- */
-export const IF_FOLD_LIMIT = 16;
-/** Likewise for the code after a labelled block (a join point reached by fall-through or a branch). */
-export const TAIL_FOLD_LIMIT = 4;
+// The stats shape and the fold limits are the real engine's: the reference must apply the same ones.
+import { IF_FOLD_LIMIT, TAIL_FOLD_LIMIT, type InstrumentStats } from "../../src/rewrite/instrument.js";
+export { IF_FOLD_LIMIT, TAIL_FOLD_LIMIT, type InstrumentStats } from "../../src/rewrite/instrument.js";
 
 /** A region nested in another one that runs at most once per entry of its parent. */
 interface SubRegion {
