@@ -25,6 +25,7 @@ import {
 } from "./options.js";
 import { checkComponent, parseDescribeJson, type PluginDescription } from "./validate.js";
 import { ResourceExhaustedError } from "./metering.js";
+import type { Worker } from "node:worker_threads";
 import { SpareWorkers } from "./runtime/spare-workers.js";
 import { type Outcome, WorkerRuntime } from "./runtime/worker-runtime.js";
 
@@ -183,79 +184,87 @@ class PluginHost implements Host {
         { pluginId },
       );
     }
-    // Start the plugin's worker booting now, in parallel with the checks, the
-    // transpile and the metering below (a Node worker needs 30-60 ms to start).
-    this.workers.warm();
-    const t0 = performance.now();
-    // The world check's verdict depends only on the bytes: a component that passed once is not re-checked.
-    const digest = createHash("sha256").update(wasm).digest("hex");
-    if (!this.validated.has(digest)) {
-      await checkComponent(wasm, pluginId, this.options.wasi);
-      this.validated.add(digest);
-    }
-    const t1 = performance.now();
-
-    const approvals = input.approvals ?? {};
-    const consented = await this.consent(manifest, approvals);
-
-    const approvedEnv = [...(approvals.env_vars ?? []), ...consented.env_vars];
-    // The plugin's own security context: fresh counters, nothing shared (T43, T44).
-    const sandbox = PluginSandbox.fromManifest(manifest, {
-      approvals: { env_vars: approvedEnv, shell: approvals.shell === true || consented.shell },
-      overrides: { resources: this.options.hardLimits, allowPrivateCidrs: this.options.allowPrivateCidrs },
-    });
-    const resources = sandbox.resources;
-    const filesystem = await this.resolveGrants(manifest, input.baseDir);
-    const ctx: SandboxContext = {
-      pluginId,
-      version: manifest.version,
-      manifest,
-      resources,
-      filesystem,
-      network: Object.freeze([...manifest.permissions.network]),
-      allowPrivateCidrs: this.options.allowPrivateCidrs,
-      resolve: this.options.resolve,
-    };
-    const fs = await this.createFileSystem(ctx);
-    const http = await this.createHttpClient(ctx);
-
-    const compiled = await this.compiler.compile(wasm, {
-      maxMemoryBytes: resources.maxMemoryMb * 1024 * 1024,
-      maxTableElements: resources.maxTableElements,
-    });
-    const t2 = performance.now();
-    const handler = new HostCallHandler({
-      pluginId,
-      fs,
-      http,
-      sandbox,
-      env: this.options.sandbox.env ?? process.env,
-      logger: this.options.logger,
-      audit: this.options.audit,
-      maxWriteBytes: 4 * 1024 * 1024,
-      maxRequestBytes: 1024 * 1024,
-    });
-    const handle = new PluginHandle(manifest, resources, compiled, handler, http, this.workers, () => this.plugins.delete(handle));
+    // The plugin's worker: a spare booted ahead, or one that starts booting now, in
+    // parallel with the checks, the transpile and the metering below (a Node worker
+    // needs 30-100 ms to start). Ended if the load fails before the plugin owns it.
+    let worker: Worker | undefined = this.workers.take();
     try {
-      await handle.start();
-    } catch (error) {
-      await handle.close();
-      throw error;
+      const t0 = performance.now();
+      // The world check's verdict depends only on the bytes: a component that passed once is not re-checked.
+      const digest = createHash("sha256").update(wasm).digest("hex");
+      if (!this.validated.has(digest)) {
+        await checkComponent(wasm, pluginId, this.options.wasi);
+        this.validated.add(digest);
+      }
+      const t1 = performance.now();
+
+      const approvals = input.approvals ?? {};
+      const consented = await this.consent(manifest, approvals);
+
+      const approvedEnv = [...(approvals.env_vars ?? []), ...consented.env_vars];
+      // The plugin's own security context: fresh counters, nothing shared (T43, T44).
+      const sandbox = PluginSandbox.fromManifest(manifest, {
+        approvals: { env_vars: approvedEnv, shell: approvals.shell === true || consented.shell },
+        overrides: { resources: this.options.hardLimits, allowPrivateCidrs: this.options.allowPrivateCidrs },
+      });
+      const resources = sandbox.resources;
+      const filesystem = await this.resolveGrants(manifest, input.baseDir);
+      const ctx: SandboxContext = {
+        pluginId,
+        version: manifest.version,
+        manifest,
+        resources,
+        filesystem,
+        network: Object.freeze([...manifest.permissions.network]),
+        allowPrivateCidrs: this.options.allowPrivateCidrs,
+        resolve: this.options.resolve,
+      };
+      const fs = await this.createFileSystem(ctx);
+      const http = await this.createHttpClient(ctx);
+
+      const compiled = await this.compiler.compile(wasm, {
+        maxMemoryBytes: resources.maxMemoryMb * 1024 * 1024,
+        maxTableElements: resources.maxTableElements,
+      });
+      const t2 = performance.now();
+      const handler = new HostCallHandler({
+        pluginId,
+        fs,
+        http,
+        sandbox,
+        env: this.options.sandbox.env ?? process.env,
+        logger: this.options.logger,
+        audit: this.options.audit,
+        maxWriteBytes: 4 * 1024 * 1024,
+        maxRequestBytes: 1024 * 1024,
+      });
+      const handle = new PluginHandle(manifest, resources, compiled, handler, http, this.workers, worker, () =>
+        this.plugins.delete(handle),
+      );
+      worker = undefined; // the handle owns it now
+      try {
+        await handle.start();
+      } catch (error) {
+        await handle.close();
+        throw error;
+      }
+      if (this.closed) {
+        // The host was closed while this plugin was loading: never leave its worker behind.
+        await handle.close();
+        throw new PluginError("PLUGIN_CLOSED", "host was closed during the load", { pluginId });
+      }
+      this.plugins.add(handle);
+      debug(
+        "loaded %s: check %dms, compile %dms, start %dms",
+        pluginId,
+        Math.round(t1 - t0),
+        Math.round(t2 - t1),
+        Math.round(performance.now() - t2),
+      );
+      return handle;
+    } finally {
+      if (worker) this.workers.discard(worker);
     }
-    if (this.closed) {
-      // The host was closed while this plugin was loading: never leave its worker behind.
-      await handle.close();
-      throw new PluginError("PLUGIN_CLOSED", "host was closed during the load", { pluginId });
-    }
-    this.plugins.add(handle);
-    debug(
-      "loaded %s: check %dms, compile %dms, start %dms",
-      pluginId,
-      Math.round(t1 - t0),
-      Math.round(t2 - t1),
-      Math.round(performance.now() - t2),
-    );
-    return handle;
   }
 
   /**
@@ -407,6 +416,8 @@ class PluginHandle implements Plugin {
     private readonly handler: HostCallHandler,
     private readonly http: PluginHttpClient,
     private readonly workers: SpareWorkers,
+    /** The worker taken when the load began, for the first instance. */
+    private firstWorker: Worker | undefined,
     private readonly onClose: () => void,
   ) {
     this.id = manifest.id;
@@ -431,7 +442,7 @@ class PluginHandle implements Plugin {
     const session = this.handler.session();
     const instance: Instance = {
       session,
-      runtime: new WorkerRuntime(this.compiled, session.serve, this.resources.maxFuel, this.id, this.workers.take(), () =>
+      runtime: new WorkerRuntime(this.compiled, session.serve, this.resources.maxFuel, this.id, this.takeWorker(), () =>
         this.instanceDied(instance),
       ),
     };
@@ -439,6 +450,12 @@ class PluginHandle implements Plugin {
     if (outcome.type === "ready") return { instance, describe: outcome.describe };
     await instance.runtime.kill();
     throw this.outcomeError(outcome, "init");
+  }
+
+  private takeWorker(): Worker {
+    const first = this.firstWorker;
+    this.firstWorker = undefined;
+    return first ?? this.workers.take();
   }
 
   /** The current instance is gone (crash, timeout, kill): make sure its replacement is on its way. */
@@ -618,6 +635,7 @@ class PluginHandle implements Plugin {
     this.instance = undefined;
     const replacement = this.replacement;
     this.replacement = undefined;
+    if (this.firstWorker) this.workers.discard(this.takeWorker());
     debug("closing plugin %s", this.id);
     await Promise.all([
       instance?.runtime.kill({ type: "crashed", message: "plugin closed" }),

@@ -65,6 +65,7 @@ export class SpareWorkers {
 
   /** A worker for a plugin: a started spare when there is one, else a new one. Refills the pool. */
   take(): Worker {
+    this.warm();
     const spare = this.spares.shift();
     let worker: Worker;
     if (spare) {
@@ -99,6 +100,14 @@ export class SpareWorkers {
       this.spares.push(spare);
       publishWorkerEvent({ type: "spare", threadId, worker });
     }
+  }
+
+  /** Ends a worker that was taken but never given a plugin (its load failed). */
+  discard(worker: Worker): void {
+    const threadId = worker.threadId;
+    worker.once("exit", (code) => publishWorkerEvent({ type: "exit", pluginId: "", threadId, code }));
+    worker.on("error", () => undefined);
+    void worker.terminate().catch(() => undefined);
   }
 
   /** Ends every spare; later take() calls still work but start no new spares. */
