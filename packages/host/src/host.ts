@@ -184,10 +184,12 @@ class PluginHost implements Host {
         { pluginId },
       );
     }
-    // The plugin's worker: a spare booted ahead, or one that starts booting now, in
-    // parallel with the checks, the transpile and the metering below (a Node worker
-    // needs 30-100 ms to start). Ended if the load fails before the plugin owns it.
-    let worker: Worker | undefined = this.workers.take();
+    // Without a spare waiting, the plugin's worker starts booting now, in parallel with
+    // the checks, the transpile and the metering below (a Node worker needs 30-100 ms
+    // to start). With one, the spare is taken at the end (its replacement then boots
+    // beside the instance's init rather than beside the metering). A worker taken here
+    // is ended if the load fails before the plugin owns it.
+    let worker: Worker | undefined = this.workers.hasSpare ? undefined : this.workers.take();
     try {
       const t0 = performance.now();
       // The world check's verdict depends only on the bytes: a component that passed once is not re-checked.

@@ -124,13 +124,14 @@ describe("faults: each followed by a working call", () => {
       const spares = (): number[] => events.flatMap((e) => (e.type === "spare" ? [e.threadId] : []));
       const startsOf = (id: string): Array<Extract<WorkerEvent, { type: "start" }>> =>
         events.flatMap((e) => (e.type === "start" && e.pluginId === id ? [e] : []));
-      // Each load took a worker that was started ahead (as a spare), and one spare is waiting.
-      expect(startsOf("test.spare.a").map((e) => e.threadId)).toEqual([spares()[0]]);
-      expect(startsOf("test.spare.b").map((e) => e.threadId)).toEqual([spares()[1]]);
-      expect(spares().length).toBe(3);
+      // The first load found no spare (it started its own worker, and a spare); the second load
+      // took that spare (and started the next).
+      expect(spares()).not.toContain(startsOf("test.spare.a")[0]?.threadId);
+      expect(startsOf("test.spare.b").map((e) => e.threadId)).toEqual([spares()[0]]);
+      expect(spares().length).toBe(2);
       expect(await a.executeTool("count", [])).toBe(1);
       // A crash: the replacement boots right away (before any call asks for it), on the waiting spare.
-      const waiting = spares()[2];
+      const waiting = spares()[1];
       const exited = new Promise<void>((resolve) => {
         const onExit = (m: unknown): void => {
           const e = m as WorkerEvent;
@@ -143,7 +144,7 @@ describe("faults: each followed by a working call", () => {
       });
       await startsOf("test.spare.a")[0]?.worker.terminate();
       await exited;
-      expect(startsOf("test.spare.a").map((e) => e.threadId)).toEqual([spares()[0], waiting]);
+      expect(startsOf("test.spare.a")[1]?.threadId).toBe(waiting);
       // The new instance starts from scratch (no state carried over), and the other plugin is untouched.
       expect(await a.executeTool("count", [])).toBe(1);
       expect(await b.executeTool("count", [])).toBe(1);

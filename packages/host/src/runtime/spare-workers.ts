@@ -63,9 +63,13 @@ export class SpareWorkers {
 
   constructor(private readonly size: number) {}
 
-  /** A worker for a plugin: a started spare when there is one, else a new one. Refills the pool. */
+  /** True when a started spare is waiting. */
+  get hasSpare(): boolean {
+    return this.spares.length > 0;
+  }
+
+  /** A worker for a plugin: a started spare when there is one, else a new one. Refills the pool at once. */
   take(): Worker {
-    this.warm();
     const spare = this.spares.shift();
     let worker: Worker;
     if (spare) {
