@@ -1,5 +1,5 @@
 import { debuglog } from "node:util";
-import { BinaryFormatError, patchLimits, readModuleShape, stripNameSection, type Limits } from "./binary.js";
+import { BinaryFormatError, patchLimits, readModuleShape, stripNameSection, type Limits, type ModuleShape } from "./binary.js";
 import { MeteringError, ResourceExhaustedError } from "./errors.js";
 import { instrumentBinary, type InstrumentResult } from "./rewrite/instrument.js";
 import { UnsupportedFeatureError } from "./rewrite/opcodes.js";
@@ -47,6 +47,34 @@ function invalid(bytes: Uint8Array, cause?: unknown): MeteringError {
     detail = e instanceof Error ? `: ${e.message}` : "";
   }
   return new MeteringError("METERING_INVALID", `module is not valid WebAssembly${detail}`, cause === undefined ? {} : { cause });
+}
+
+/**
+ * Writes the capped memory/table maxima into the instrumented bytes and describes
+ * the result (shared with the tests' reference engine, so both report alike).
+ */
+export function finishMetering(
+  out: Uint8Array,
+  shape: ModuleShape,
+  opts: ResolvedMeterOptions,
+  result: { imports: string[]; stats: MeteringMeta["stats"] },
+): MeterResult {
+  const bytes = patchLimits(out, {
+    memory: (l) => ({ ...l, max: capLimits(l, opts.maxMemoryPages) }),
+    table: (l) => ({ ...l, max: capLimits(l, opts.maxTableElements) }),
+  });
+  const meta: MeteringMeta = {
+    version: METERING_META_VERSION,
+    importModule: METERING_IMPORT_MODULE,
+    imports: result.imports,
+    fuel: opts.fuel,
+    maxMemoryBytes: opts.maxMemoryBytes,
+    maxTableElements: opts.maxTableElements,
+    memories: shape.memories.map((m) => ({ imported: m.imported, initial: m.limits.initial, max: capLimits(m.limits, opts.maxMemoryPages) })),
+    tables: shape.tables.map((t) => ({ imported: t.imported, initial: t.limits.initial, max: capLimits(t.limits, opts.maxTableElements) })),
+    stats: result.stats,
+  };
+  return { bytes, meta };
 }
 
 function capLimits(l: Limits, cap: number): number {
@@ -125,27 +153,11 @@ export function meterModuleResolved(input: Uint8Array, opts: ResolvedMeterOption
     /** Never crash on odd input (or a rewriter bug): refuse the module rather than hand out something half-metered. */
     throw new MeteringError("METERING_UNSUPPORTED", `module cannot be metered: ${errorText(e)}`, { cause: e });
   }
-  const out = result.bytes;
-
-  const bytes = patchLimits(out, {
-    memory: (l) => ({ ...l, max: capLimits(l, opts.maxMemoryPages) }),
-    table: (l) => ({ ...l, max: capLimits(l, opts.maxTableElements) }),
-  });
+  const { bytes, meta } = finishMetering(result.bytes, shape, opts, result);
   /** Last line of defence: never hand out a module V8 would reject. */
   if (!WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)) {
     throw new MeteringError("METERING_UNSUPPORTED", "internal: the metered module does not validate; refusing it");
   }
-  const meta: MeteringMeta = {
-    version: METERING_META_VERSION,
-    importModule: METERING_IMPORT_MODULE,
-    imports: result.imports,
-    fuel: opts.fuel,
-    maxMemoryBytes: opts.maxMemoryBytes,
-    maxTableElements: opts.maxTableElements,
-    memories: shape.memories.map((m) => ({ imported: m.imported, initial: m.limits.initial, max: capLimits(m.limits, opts.maxMemoryPages) })),
-    tables: shape.tables.map((t) => ({ imported: t.imported, initial: t.limits.initial, max: capLimits(t.limits, opts.maxTableElements) })),
-    stats: result.stats,
-  };
   debug("metering: %d bytes -> %d bytes in %s ms (%o)", input.length, bytes.length, (performance.now() - started).toFixed(1), result.stats);
   return { bytes, meta };
 }

@@ -162,7 +162,7 @@ export interface InstrumentNames {
 }
 
 // The stats shape and the fold limits are the real engine's: the reference must apply the same ones.
-import { IF_FOLD_LIMIT, TAIL_FOLD_LIMIT, type InstrumentStats } from "../../src/rewrite/instrument.js";
+import { IF_FOLD_LIMIT, TAIL_FOLD_LIMIT, type InstrumentPlan, type InstrumentStats } from "../../src/rewrite/instrument.js";
 export { IF_FOLD_LIMIT, TAIL_FOLD_LIMIT, type InstrumentStats } from "../../src/rewrite/instrument.js";
 
 /** A region nested in another one that runs at most once per entry of its parent. */
@@ -512,15 +512,6 @@ function uniqueName(taken: (name: string) => boolean, base: string): string {
   let name = base;
   for (let i = 1; taken(name); i++) name = `${base}_${i}`;
   return name;
-}
-
-export interface InstrumentPlan {
-  fuel: boolean;
-  importModule: string;
-  /** Effective maximum pages of the (single) memory, when there is one. */
-  memoryMaxPages: number | undefined;
-  /** Effective maximum elements of each table, by binaryen table index. */
-  tableMaxElements: readonly number[];
 }
 
 export interface InstrumentResult {

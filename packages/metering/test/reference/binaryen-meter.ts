@@ -4,8 +4,9 @@
  * through both engines must behave the same. Not on the runtime path.
  */
 import binaryen from "binaryen";
-import { patchLimits, readModuleShape, stripNameSection, type Limits } from "../../src/binary.js";
-import { METERING_IMPORT_MODULE, METERING_META_VERSION, type MeteringMeta } from "../../src/meta.js";
+import { readModuleShape, stripNameSection, type Limits } from "../../src/binary.js";
+import { METERING_IMPORT_MODULE, type MeteringMeta } from "../../src/meta.js";
+import { finishMetering } from "../../src/meter-module.js";
 import { resolveMeterOptions, type MeterOptions } from "../../src/options.js";
 import { instrumentModule } from "./binaryen-instrument.js";
 
@@ -47,20 +48,5 @@ export function meterWithBinaryen(input: Uint8Array, options: MeterOptions = {})
   } finally {
     module.dispose();
   }
-  const bytes = patchLimits(out, {
-    memory: (l) => ({ ...l, max: cap(l, opts.maxMemoryPages) }),
-    table: (l) => ({ ...l, max: cap(l, opts.maxTableElements) }),
-  });
-  const meta: MeteringMeta = {
-    version: METERING_META_VERSION,
-    importModule: METERING_IMPORT_MODULE,
-    imports: result.imports,
-    fuel: opts.fuel,
-    maxMemoryBytes: opts.maxMemoryBytes,
-    maxTableElements: opts.maxTableElements,
-    memories: shape.memories.map((m) => ({ imported: m.imported, initial: m.limits.initial, max: cap(m.limits, opts.maxMemoryPages) })),
-    tables: shape.tables.map((t) => ({ imported: t.imported, initial: t.limits.initial, max: cap(t.limits, opts.maxTableElements) })),
-    stats: result.stats,
-  };
-  return { bytes, meta };
+  return finishMetering(out, shape, opts, result);
 }
