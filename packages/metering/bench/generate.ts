@@ -5,7 +5,7 @@
  * copies of a block { loop { counter; if { load, xor } else { call } ; br_if } }.
  */
 
-import { writeU32 } from "../src/binary.js";
+import { concatBytes, writeU32 } from "../src/binary.js";
 
 /** Unsigned LEB128, with the encoder the metering binary patcher uses. */
 function uleb(n: number): number[] {
@@ -71,13 +71,5 @@ export function generateModule(targetBytes: number, blocksPerFunction = 20): Uin
     off += b.length;
   }
   parts.push(section(10, code));
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }

@@ -125,6 +125,19 @@ export function writeU32(out: number[], value: number): void {
  * A growable output buffer with the LEB128 encoders of the format (the
  * binary rewriter writes whole modules through it).
  */
+/** The pieces one after another in one new array. */
+export function concatBytes(pieces: readonly Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const p of pieces) total += p.length;
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const p of pieces) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
 export class ByteWriter {
   bytes: Uint8Array;
   pos = 0;
@@ -339,15 +352,7 @@ function walk(bytes: Uint8Array, visit?: Visitor): { shape: ModuleShape; patched
     }
   }
   if (!visit) return { shape };
-  let total = 0;
-  for (const p of pieces) total += p.length;
-  const patched = new Uint8Array(total);
-  let off = 0;
-  for (const p of pieces) {
-    patched.set(p, off);
-    off += p.length;
-  }
-  return { shape, patched };
+  return { shape, patched: concatBytes(pieces) };
 }
 
 /** Lists the imports, memories and tables of a core module. */

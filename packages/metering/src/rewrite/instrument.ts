@@ -40,6 +40,11 @@ export interface InstrumentStats {
   staticCost: number;
 }
 
+/** All-zero stats, filled in as the functions are instrumented. */
+export function emptyStats(): InstrumentStats {
+  return { functions: 0, leafFunctions: 0, loops: 0, localLoops: 0, ifArms: 0, blockTails: 0, memoryGrows: 0, tableGrows: 0, staticCost: 0 };
+}
+
 /**
  * An `if` arm whose most expensive side costs at most this much is charged
  * with its enclosing region (the larger arm's cost, whichever arm runs)
@@ -570,17 +575,7 @@ function resolveFunction(st: ScanState, patches: Patches, firstPatch: number, lo
  */
 export function instrumentBinary(input: Uint8Array, plan: InstrumentPlan): InstrumentResult {
   const info = readModule(input);
-  const stats: InstrumentStats = {
-    functions: 0,
-    leafFunctions: 0,
-    loops: 0,
-    localLoops: 0,
-    ifArms: 0,
-    blockTails: 0,
-    memoryGrows: 0,
-    tableGrows: 0,
-    staticCost: 0,
-  };
+  const stats = emptyStats();
   const totals: ScanTotals = { stats, memoryGrow: false, tableGrows: new Set() };
   const patches = new Patches();
   const st = new ScanState();

@@ -162,7 +162,7 @@ export interface InstrumentNames {
 }
 
 // The stats shape and the fold limits are the real engine's: the reference must apply the same ones.
-import { IF_FOLD_LIMIT, TAIL_FOLD_LIMIT, type InstrumentPlan, type InstrumentStats } from "../../src/rewrite/instrument.js";
+import { emptyStats, IF_FOLD_LIMIT, TAIL_FOLD_LIMIT, type InstrumentPlan, type InstrumentStats } from "../../src/rewrite/instrument.js";
 export { IF_FOLD_LIMIT, TAIL_FOLD_LIMIT, type InstrumentStats } from "../../src/rewrite/instrument.js";
 
 /** A region nested in another one that runs at most once per entry of its parent. */
@@ -528,17 +528,7 @@ export interface InstrumentResult {
  * will refuse.
  */
 export function instrumentModule(module: binaryen.Module, plan: InstrumentPlan): InstrumentResult {
-  const stats: InstrumentStats = {
-    functions: 0,
-    leafFunctions: 0,
-    loops: 0,
-    localLoops: 0,
-    ifArms: 0,
-    blockTails: 0,
-    memoryGrows: 0,
-    tableGrows: 0,
-    staticCost: 0,
-  };
+  const stats = emptyStats();
   const imports: string[] = [];
   const hasFunction = (n: string): boolean => module.getFunction(n) !== 0;
   const hasGlobal = (n: string): boolean => module.getGlobal(n) !== 0;
