@@ -26,7 +26,7 @@ import {
 import { checkComponent, parseDescribeJson, type PluginDescription } from "./validate.js";
 import { ResourceExhaustedError } from "./metering.js";
 import type { Worker } from "node:worker_threads";
-import { SpareWorkers } from "./runtime/spare-workers.js";
+import { SpareWorkers, startPluginWorker } from "./runtime/spare-workers.js";
 import { type Outcome, WorkerRuntime } from "./runtime/worker-runtime.js";
 
 const debug = debuglog("clawft");
@@ -440,11 +440,11 @@ class PluginHandle implements Plugin {
   }
 
   /** Starts a worker and waits for it to be ready (init done), under the wall-clock limit. */
-  private async boot(): Promise<{ instance: Instance; describe: string }> {
+  private async boot(worker: Worker = this.takeWorker()): Promise<{ instance: Instance; describe: string }> {
     const session = this.handler.session();
     const instance: Instance = {
       session,
-      runtime: new WorkerRuntime(this.compiled, session.serve, this.resources.maxFuel, this.id, this.takeWorker(), () =>
+      runtime: new WorkerRuntime(this.compiled, session.serve, this.resources.maxFuel, this.id, worker, () =>
         this.instanceDied(instance),
       ),
     };
@@ -464,7 +464,7 @@ class PluginHandle implements Plugin {
   private instanceDied(instance: Instance): void {
     if (instance !== this.instance || this.closed) return;
     this.instance = undefined;
-    this.prepareReplacement();
+    this.prepareReplacement(true);
   }
 
   /**
@@ -473,11 +473,13 @@ class PluginHandle implements Plugin {
    * one instance booted in advance (one more worker's memory, only for such
    * plugins), so the call after its next crash or timeout does not wait for a boot.
    * A failed boot is reported to the call that takes it, never as an unhandled
-   * rejection.
+   * rejection. An urgent replacement (the instance just died) takes a spare; one
+   * booted in advance starts its own worker, leaving the spare for another
+   * plugin's urgent replacement.
    */
-  private prepareReplacement(): void {
+  private prepareReplacement(urgent: boolean): void {
     if (this.closed || this.replacement) return;
-    const replacement = this.boot().then(({ instance }) => instance);
+    const replacement = this.boot(urgent ? this.takeWorker() : startPluginWorker()).then(({ instance }) => instance);
     replacement.catch(() => undefined);
     this.replacement = replacement;
   }
@@ -493,7 +495,7 @@ class PluginHandle implements Plugin {
       await instance.runtime.kill({ type: "crashed", message: "plugin closed" });
       throw new PluginError("PLUGIN_CLOSED", "plugin was closed during the call", { pluginId: this.id });
     }
-    this.prepareReplacement();
+    this.prepareReplacement(false);
     return instance;
   }
 
