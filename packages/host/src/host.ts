@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
 import { readFile, mkdir, realpath } from "node:fs/promises";
-import { gzipSync } from "node:zlib";
 import { isAbsolute, join, resolve as resolvePath, sep } from "node:path";
 import { debuglog } from "node:util";
 import {
@@ -15,6 +14,7 @@ import { SandboxedFileSystem } from "@clawft/sandbox-fs";
 import { SandboxedHttpClient } from "@clawft/sandbox-http";
 import { ComponentCompiler, type CompiledComponent } from "./compile.js";
 import { PluginError } from "./errors.js";
+import { moduleSizeProblem } from "./module-size.js";
 import { HostCallHandler, type HostCallSession, type PluginFileSystem, type PluginHttpClient } from "./host-calls.js";
 import {
   type Approvals,
@@ -28,6 +28,7 @@ import { ResourceExhaustedError } from "./metering.js";
 import type { Worker } from "node:worker_threads";
 import { SpareWorkers, startPluginWorker } from "./runtime/spare-workers.js";
 import { type Outcome, WorkerRuntime } from "./runtime/worker-runtime.js";
+import { raceWallClock } from "./runtime/wall-clock.js";
 
 const debug = debuglog("clawft");
 /**
@@ -168,22 +169,9 @@ class PluginHost implements Host {
       throw new PluginError("PLUGIN_INVALID", "wasm must be a Uint8Array", { pluginId });
     }
     const wasm = input.wasm;
-    // Size limits: stop a huge module before any parsing, transpiling or compiling.
-    if (wasm.byteLength > this.options.maxModuleBytes) {
-      throw new PluginError(
-        "PLUGIN_TOO_LARGE",
-        `module too large: ${wasm.byteLength} bytes (limit ${this.options.maxModuleBytes})`,
-        { pluginId },
-      );
-    }
-    const gz = gzipSync(wasm).byteLength;
-    if (gz > this.options.maxModuleGzipBytes) {
-      throw new PluginError(
-        "PLUGIN_TOO_LARGE",
-        `module too large: ${gz} bytes gzipped (limit ${this.options.maxModuleGzipBytes})`,
-        { pluginId },
-      );
-    }
+    // Size limits (T36): stop a huge module before any parsing, transpiling or compiling.
+    const tooLarge = moduleSizeProblem(wasm, this.options);
+    if (tooLarge) throw new PluginError("PLUGIN_TOO_LARGE", tooLarge, { pluginId });
     // Without a spare waiting, the plugin's worker starts booting now, in parallel with
     // the checks, the transpile and the metering below (a Node worker needs 30-100 ms
     // to start). With one, the spare is taken at the end (its replacement then boots
@@ -574,26 +562,18 @@ class PluginHandle implements Plugin {
    */
   private withTimeout(instance: Instance, promise: Promise<Outcome>, allowanceMs = 0): Promise<Outcome> {
     const limit = this.timeoutMs;
-    const started = performance.now();
-    return new Promise<Outcome>((resolve) => {
-      const timer = setTimeout(() => {
-        const used = Math.round(performance.now() - started - allowanceMs);
+    return raceWallClock<Outcome>(
+      promise,
+      limit + allowanceMs,
+      (elapsed) => {
+        const used = Math.round(elapsed - allowanceMs);
         instance.session.abandonInFlight("RESOURCE_EXHAUSTED");
         const info = { type: "exhausted" as const, kind: "timeout" as const, limit, used, message: "timeout" };
         void instance.runtime.kill({ type: "fault", info, fuelUsed: 0, peakMemory: 0 });
-        resolve({ type: "fault", info, fuelUsed: 0, peakMemory: 0 });
-      }, limit + allowanceMs);
-      promise.then(
-        (o) => {
-          clearTimeout(timer);
-          resolve(o);
-        },
-        () => {
-          clearTimeout(timer);
-          resolve({ type: "crashed", message: "plugin worker failed" });
-        },
-      );
-    });
+        return { type: "fault", info, fuelUsed: 0, peakMemory: 0 };
+      },
+      () => ({ type: "crashed", message: "plugin worker failed" }),
+    );
   }
 
   private outcomeError(outcome: Outcome, phase: "init" | "call"): Error {

@@ -3,7 +3,7 @@ import { MeteringError } from "./errors.js";
 export const WASM_PAGE_BYTES = 65_536;
 const MiB = 1024 * 1024;
 
-/** Defaults and hard maxima of {@link MeterOptions} (design.md, "resources"). */
+/** Defaults and hard maxima of {@link MeterOptions} (the manifest's `resources`, sandbox-policy README). */
 export const METERING_LIMITS = Object.freeze({
   defaultMaxMemoryBytes: 16 * MiB,
   hardMaxMemoryBytes: 256 * MiB,

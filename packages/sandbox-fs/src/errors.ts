@@ -15,7 +15,7 @@ export type FsErrorCode =
 
 /**
  * The start of each error message. The first four are the security catalogue's
- * texts (security-tests.md), which plugins see verbatim.
+ * texts (docs/security-catalogue.md), which plugins see verbatim.
  */
 export const FS_ERROR_MESSAGES: Readonly<Record<FsErrorCode, string>> = Object.freeze({
   FS_NOT_PERMITTED: "filesystem access not permitted",

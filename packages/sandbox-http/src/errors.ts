@@ -16,7 +16,7 @@ export type HttpErrorCode =
 
 /**
  * The start of each code's message. Where the security catalogue quotes a
- * message (security-tests.md) this is that text, which plugins see verbatim.
+ * message (docs/security-catalogue.md) this is that text, which plugins see verbatim.
  */
 export const HTTP_MESSAGES: Readonly<Record<HttpErrorCode, string>> = Object.freeze({
   // The URL refusals use sandbox-policy's texts, so both packages say the same thing.

@@ -9,7 +9,7 @@ export interface ResourceLimits {
   maxLogMessagesPerMinute: number;
 }
 
-/** Defaults of `resources` in the manifest (design.md). */
+/** Defaults of `resources` in the manifest (sandbox-policy README, "Options"). */
 export const RESOURCE_DEFAULTS: Readonly<ResourceLimits> = Object.freeze({
   maxFuel: 1_000_000_000,
   maxMemoryMb: 16,
@@ -32,7 +32,7 @@ export const RESOURCE_HARD_LIMITS: Readonly<ResourceLimits> = Object.freeze({
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
-/** Byte limits of the sandboxes (security-tests.md, "Defaults"). */
+/** Byte limits of the sandboxes (docs/security-catalogue.md, "Defaults"). */
 export const SANDBOX_DEFAULTS = Object.freeze({
   httpRequestBodyBytes: 1 * MiB,
   httpResponseBodyBytes: 4 * MiB,

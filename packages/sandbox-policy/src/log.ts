@@ -2,7 +2,7 @@ import { assertClock, assertLimit, assertWindow } from "./rate.js";
 
 /** What `truncateLogMessage` appends to a cut message. */
 export const TRUNCATION_SUFFIX = "... [truncated]";
-/** Default byte limit of one log message (security-tests.md, T35). */
+/** Default byte limit of one log message (docs/security-catalogue.md, T35). */
 export const LOG_MESSAGE_MAX_BYTES = 4096;
 
 /**

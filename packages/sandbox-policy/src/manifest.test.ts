@@ -29,7 +29,7 @@ function issuesOf(input: unknown): string[] {
 }
 
 describe("parseManifest — valid input and defaults", () => {
-  it("fills in every default of design.md", () => {
+  it("fills in every documented default", () => {
     const { manifest, warnings } = parseManifestWithWarnings(minimal);
     expect(warnings).toEqual([]);
     expect(manifest).toEqual({

@@ -3,12 +3,12 @@ import { constants as fsConstants } from "node:fs";
 import { lstat, mkdir, open, readdir, realpath, rename, stat } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, sep } from "node:path";
 import { debuglog } from "node:util";
-import { gzipSync } from "node:zlib";
 import type { PluginManifest } from "@clawft/sandbox-policy";
 import { ApprovalStore, type Approval } from "./approvals.js";
 import { readArchive, stripCommonRoot, type ArchiveFiles } from "./archive.js";
 import { downloadArchive, redactUrl, type DownloadProgress } from "./download.js";
 import { LifecycleError } from "./errors.js";
+import { moduleSizeProblem } from "../module-size.js";
 import {
   ensurePrivateDir,
   isNotFound,
@@ -45,6 +45,7 @@ import {
 } from "./permissions.js";
 import {
   checkSignature,
+  signatureVerdict,
   MAX_SIGNATURE_FILE_BYTES,
   sha256Hex,
   SIGNATURE_FILE,
@@ -237,28 +238,12 @@ export class PluginManager {
     }
 
     const signature = checkSignature(pkg.signatureBytes, pkg.manifestBytes, pkg.moduleBytes, await this.keys.trusted());
-    if (pkg.kind === "registry") {
-      if (signature.status === "unsigned") {
-        this.#failed(manifest, "PLUGIN_SIGNATURE_MISSING");
-        throw new LifecycleError(
-          "PLUGIN_SIGNATURE_MISSING",
-          `unsigned plugin refused: registry installs need a valid Ed25519 signature (${SIGNATURE_FILE}) by a trusted key`,
-        );
-      }
-      if (signature.status === "untrusted") {
-        this.#failed(manifest, "PLUGIN_SIGNATURE_UNTRUSTED");
-        throw new LifecycleError(
-          "PLUGIN_SIGNATURE_UNTRUSTED",
-          `untrusted signer refused: ${manifest.id} is signed by key ${signature.keyId.slice(0, 16)}, which is not a trusted key`,
-        );
-      }
-    } else if (signature.status === "unsigned") {
-      warnings.push(`plugin ${manifest.id}@${manifest.version} is not signed; installing it anyway (local install)`);
-    } else if (signature.status === "untrusted") {
-      warnings.push(
-        `plugin ${manifest.id}@${manifest.version} is signed by key ${signature.keyId.slice(0, 16)}, which is not trusted; installing it anyway (local install)`,
-      );
+    const verdict = signatureVerdict(signature, pkg.kind, manifest);
+    if (verdict.refused) {
+      this.#failed(manifest, verdict.refused.code);
+      throw verdict.refused;
     }
+    if (verdict.warning) warnings.push(verdict.warning);
     for (const w of manifest.warnings) warnings.push(`manifest of ${manifest.id}: ${w}`);
     for (const w of warnings) this.#options.logger.warn(w);
 
@@ -377,22 +362,10 @@ export class PluginManager {
     publish({ type: "verify-failed", pluginId: manifest.id, version: manifest.version, code });
   }
 
-  /** T36: the module must fit the uncompressed and the gzipped limit. */
+  /** T36: the module must fit the uncompressed and the gzipped limit (the same check as `host.load`). */
   #checkModuleSize(module: Buffer): void {
-    const { maxModuleBytes, maxModuleGzipBytes } = this.#options;
-    if (module.length > maxModuleBytes) {
-      throw new LifecycleError(
-        "PLUGIN_TOO_LARGE",
-        `module too large: ${module.length} bytes uncompressed (limit ${maxModuleBytes})`,
-      );
-    }
-    const gz = gzipSync(module).length; // default level, as the host measures at load
-    if (gz > maxModuleGzipBytes) {
-      throw new LifecycleError(
-        "PLUGIN_TOO_LARGE",
-        `module too large: ${gz} bytes gzipped (limit ${maxModuleGzipBytes})`,
-      );
-    }
+    const tooLarge = moduleSizeProblem(module, this.#options);
+    if (tooLarge) throw new LifecycleError("PLUGIN_TOO_LARGE", tooLarge);
   }
 
   async #acquire(source: string | URL, options: InstallOptions): Promise<PackageFiles> {

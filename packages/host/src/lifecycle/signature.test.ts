@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { LifecycleError } from "./errors.js";
 import { compareVersions } from "./manifest.js";
-import { checkSignature, createPluginSignature, parsePublicKey, signedMessage } from "./signature.js";
+import { checkSignature, createPluginSignature, parsePublicKey, signatureVerdict, signedMessage } from "./signature.js";
 
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
@@ -49,6 +49,51 @@ describe("signatures", () => {
       expect(code).toBe("PLUGIN_SIGNATURE_INVALID");
     }
     expect(checkSignature(undefined, m, m, [])).toEqual({ status: "unsigned" });
+  });
+});
+
+describe("signatureVerdict: what an install does with a signature", () => {
+  const plugin = { id: "com.example.p", version: "1.0.0" };
+  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+  const key = parsePublicKey(publicKey.export({ type: "spki", format: "pem" }).toString());
+  const manifest = Buffer.from('{"id":"com.example.p"}');
+  const module = Buffer.from([0, 97, 115, 109, 1, 0, 0, 0]);
+  const sig = Buffer.from(createPluginSignature(manifest, module, privateKey));
+
+  it("T37 a registry package with no signature is refused with PLUGIN_SIGNATURE_MISSING", () => {
+    const verdict = signatureVerdict(checkSignature(undefined, manifest, module, [key]), "registry", plugin);
+    expect(verdict.refused?.code).toBe("PLUGIN_SIGNATURE_MISSING");
+    expect(verdict.refused?.message).toMatch(/^unsigned plugin refused: registry installs need a valid Ed25519 signature/);
+  });
+
+  it("T37 a registry package signed by a key that is not trusted is refused with PLUGIN_SIGNATURE_UNTRUSTED", () => {
+    const verdict = signatureVerdict(checkSignature(sig, manifest, module, []), "registry", plugin);
+    expect(verdict.refused?.code).toBe("PLUGIN_SIGNATURE_UNTRUSTED");
+    expect(verdict.refused?.message).toContain(key.id.slice(0, 16));
+  });
+
+  it("T37 a signature that does not verify is refused before any source policy (PLUGIN_SIGNATURE_INVALID)", () => {
+    const other = Buffer.from(module);
+    other[7] = 1;
+    expect(() => checkSignature(sig, manifest, other, [key])).toThrow(/^invalid plugin signature: the signature does not match/);
+  });
+
+  it("T37 a registry package signed by a trusted key passes with no warning", () => {
+    expect(signatureVerdict(checkSignature(sig, manifest, module, [key]), "registry", plugin)).toEqual({});
+  });
+
+  it("T38 a local package without a signature installs with a warning naming it", () => {
+    for (const source of ["folder", "archive"] as const) {
+      const verdict = signatureVerdict(checkSignature(undefined, manifest, module, [key]), source, plugin);
+      expect(verdict.refused).toBeUndefined();
+      expect(verdict.warning).toBe("plugin com.example.p@1.0.0 is not signed; installing it anyway (local install)");
+    }
+  });
+
+  it("T38 a local package signed by an unknown key installs with a warning naming the key", () => {
+    const verdict = signatureVerdict(checkSignature(sig, manifest, module, []), "folder", plugin);
+    expect(verdict.refused).toBeUndefined();
+    expect(verdict.warning).toContain(`signed by key ${key.id.slice(0, 16)}, which is not trusted`);
   });
 });
 

@@ -193,3 +193,45 @@ export function checkSignature(
     ? { status: "trusted", keyId: key.id }
     : { status: "trusted", keyId: key.id, keyName: match.name };
 }
+
+/**
+ * What an install does with a package's signature status (T37, T38): a registry
+ * package must carry a valid signature by a trusted key (unsigned or untrusted is
+ * refused: anyone can publish to a registry); a local package (folder, archive)
+ * without one installs with a warning, since the user chose the file. An invalid
+ * signature never gets here: `checkSignature` throws for it, whatever the source.
+ */
+export function signatureVerdict(
+  signature: SignatureStatus,
+  source: "registry" | "archive" | "folder",
+  plugin: { id: string; version: string },
+): { refused?: LifecycleError; warning?: string } {
+  if (source === "registry") {
+    if (signature.status === "unsigned") {
+      return {
+        refused: new LifecycleError(
+          "PLUGIN_SIGNATURE_MISSING",
+          `unsigned plugin refused: registry installs need a valid Ed25519 signature (${SIGNATURE_FILE}) by a trusted key`,
+        ),
+      };
+    }
+    if (signature.status === "untrusted") {
+      return {
+        refused: new LifecycleError(
+          "PLUGIN_SIGNATURE_UNTRUSTED",
+          `untrusted signer refused: ${plugin.id} is signed by key ${signature.keyId.slice(0, 16)}, which is not a trusted key`,
+        ),
+      };
+    }
+    return {};
+  }
+  if (signature.status === "unsigned") {
+    return { warning: `plugin ${plugin.id}@${plugin.version} is not signed; installing it anyway (local install)` };
+  }
+  if (signature.status === "untrusted") {
+    return {
+      warning: `plugin ${plugin.id}@${plugin.version} is signed by key ${signature.keyId.slice(0, 16)}, which is not trusted; installing it anyway (local install)`,
+    };
+  }
+  return {};
+}
