@@ -64,13 +64,7 @@ const used = new Set();
 for (const text of sources.values()) {
   for (const m of text.matchAll(/(?:\bit|\btest|\bdescribe)(?:\.\w+)*(?:\([^)]*\))?\(\s*["'`](T\d{2,3})[\s:]/g)) used.add(m[1]);
 }
-for (const id of [...used].sort()) if (!rows.has(id)) problems.push(`${id}: used in test titles but has no row in docs/security-catalogue.md`);
-
-// IDs are contiguous from T01.
-const ids = [...rows.keys()].map((id) => Number(id.slice(1))).sort((a, b) => a - b);
-ids.forEach((n, i) => {
-  if (n !== i + 1) problems.push(`catalogue IDs are not contiguous: expected T${String(i + 1).padStart(2, "0")}, found T${n}`);
-});
+for (const id of [...used].sort()) if (!rows.has(id)) problems.push(`${id}: used in test titles but has no row in docs/security-catalogue.md (add a row naming its unit and end-to-end test files)`);
 
 if (problems.length > 0) {
   for (const p of problems) console.error(`security catalogue: ${p}`);
