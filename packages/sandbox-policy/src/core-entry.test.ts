@@ -8,6 +8,8 @@ describe("the ./core entry", () => {
     expect(core.ClawftError).toBe(main.ClawftError);
     expect(core.SandboxError).toBe(main.SandboxError);
     expect(core.RESOURCE_DEFAULTS).toBe(main.RESOURCE_DEFAULTS);
+    expect(core.escapeControlText).toBe(main.escapeControlText);
+    expect(core.truncateLogMessage).toBe(main.truncateLogMessage);
     const error = new core.SandboxError("FS_OUTSIDE_SANDBOX", "filesystem access denied");
     expect(main.SandboxError.isInstance(error)).toBe(true);
     expect(error).toBeInstanceOf(main.ClawftError);
@@ -15,7 +17,17 @@ describe("the ./core entry", () => {
 
   it("exports no manifest code (it must stay free of the schema library)", () => {
     expect(Object.keys(core).sort()).toEqual(
-      ["ClawftError", "RESOURCE_DEFAULTS", "RESOURCE_HARD_LIMITS", "SANDBOX_DEFAULTS", "SandboxError"].sort(),
+      [
+        "ClawftError",
+        "LOG_MESSAGE_MAX_BYTES",
+        "RESOURCE_DEFAULTS",
+        "RESOURCE_HARD_LIMITS",
+        "SANDBOX_DEFAULTS",
+        "SandboxError",
+        "TRUNCATION_SUFFIX",
+        "escapeControlText",
+        "truncateLogMessage",
+      ].sort(),
     );
   });
 });

@@ -1,6 +1,7 @@
 /**
- * `@clawft/sandbox-policy/core`: the error base, the audit event types and the
- * resource defaults, without the manifest schema (no zod). For code that runs in
+ * `@clawft/sandbox-policy/core`: the error base, the audit event types, the
+ * resource defaults and the text rules (truncation, control-character escaping),
+ * without the manifest schema (no zod). For code that runs in
  * every plugin worker, where import time matters (e.g. `@clawft/metering/runtime`).
  * The classes are the same as the main entry's (one shared chunk).
  */
@@ -20,3 +21,4 @@ export {
   SANDBOX_DEFAULTS,
   type ResourceLimits,
 } from "./defaults.js";
+export { escapeControlText, truncateLogMessage, TRUNCATION_SUFFIX, LOG_MESSAGE_MAX_BYTES } from "./log.js";

@@ -7,6 +7,11 @@ export interface ResourceLimits {
   maxExecutionSeconds: number;
   maxHttpRequestsPerMinute: number;
   maxLogMessagesPerMinute: number;
+  /**
+   * Largest result (UTF-8 bytes) a tool call may return; a longer one is refused in
+   * the plugin's worker before it is copied to the host's main thread.
+   */
+  maxResultBytes: number;
 }
 
 /** Defaults of `resources` in the manifest (sandbox-policy README, "Options"). */
@@ -17,6 +22,7 @@ export const RESOURCE_DEFAULTS: Readonly<ResourceLimits> = Object.freeze({
   maxExecutionSeconds: 30,
   maxHttpRequestsPerMinute: 10,
   maxLogMessagesPerMinute: 100,
+  maxResultBytes: 1024 * 1024,
 });
 
 /** Hard maxima: a manifest asking for more is clamped to these, with a warning. */
@@ -27,6 +33,7 @@ export const RESOURCE_HARD_LIMITS: Readonly<ResourceLimits> = Object.freeze({
   maxExecutionSeconds: 300,
   maxHttpRequestsPerMinute: 10_000,
   maxLogMessagesPerMinute: 100_000,
+  maxResultBytes: 16 * 1024 * 1024,
 });
 
 const KiB = 1024;

@@ -35,6 +35,7 @@ export {
   type EnvAccessReason,
 } from "./env.js";
 export {
+  escapeControlText,
   truncateLogMessage,
   LogLimiter,
   TRUNCATION_SUFFIX,

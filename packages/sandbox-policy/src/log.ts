@@ -8,14 +8,19 @@ export const LOG_MESSAGE_MAX_BYTES = 4096;
 /**
  * Cuts a message over `maxBytes` UTF-8 bytes to its longest prefix of at most
  * `maxBytes` bytes that ends on a character boundary (never between the two
- * halves of a surrogate pair), then appends `... [truncated]` (not counted).
- * A lone surrogate counts as the 3 bytes of the U+FFFD an encoder writes for
- * it. Stops a plugin from flooding the host's log with huge messages without
- * ever producing broken UTF-8.
+ * halves of a surrogate pair), then appends `suffix` (not counted; default
+ * `... [truncated]`). A lone surrogate counts as the 3 bytes of the U+FFFD an
+ * encoder writes for it. Stops a plugin from flooding the host's log (or an
+ * error message) with huge text without ever producing broken UTF-8.
  */
-export function truncateLogMessage(msg: string, maxBytes: number = LOG_MESSAGE_MAX_BYTES): string {
+export function truncateLogMessage(
+  msg: string,
+  maxBytes: number = LOG_MESSAGE_MAX_BYTES,
+  suffix: string = TRUNCATION_SUFFIX,
+): string {
   if (typeof msg !== "string") throw new TypeError("msg must be a string");
   if (!Number.isInteger(maxBytes) || maxBytes < 0) throw new TypeError("maxBytes must be an integer >= 0");
+  if (typeof suffix !== "string") throw new TypeError("suffix must be a string");
   // Every UTF-16 unit encodes to at most 3 bytes.
   if (msg.length * 3 <= maxBytes) return msg;
   let bytes = 0;
@@ -34,11 +39,54 @@ export function truncateLogMessage(msg: string, maxBytes: number = LOG_MESSAGE_M
         units = 2;
       } else size = 3;
     } else size = 3;
-    if (bytes + size > maxBytes) return msg.slice(0, i) + TRUNCATION_SUFFIX;
+    if (bytes + size > maxBytes) return msg.slice(0, i) + suffix;
     bytes += size;
     i += units;
   }
   return msg;
+}
+
+/**
+ * Characters that `escapeControlText` rewrites: the backslash (so the escaping
+ * stays injective), C0 controls, DEL, C1 controls, the bidi marks, embeddings,
+ * overrides and isolates (U+061C, U+200E, U+200F, U+202A-U+202E,
+ * U+2066-U+2069), the line and paragraph separators U+2028/U+2029, and lone
+ * surrogates (an encoder would turn them into U+FFFD, so two different inputs
+ * could print the same).
+ */
+const CONTROL_TEXT_RE =
+  /[\\\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const CONTROL_TEXT_TEST_RE =
+  /[\\\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+const SHORT_ESCAPES: Readonly<Record<string, string>> = Object.freeze({ "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" });
+
+function escapeOne(c: string): string {
+  const short = SHORT_ESCAPES[c];
+  if (short !== undefined) return short;
+  const code = c.charCodeAt(0);
+  return code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
+}
+
+/**
+ * Makes untrusted text (a plugin's log message, an error string it chose) safe
+ * to put in one terminal or log line: `\` becomes `\\`; tab, LF and CR become
+ * `\t`, `\n`, `\r`; every other C0 control, DEL and C1 control becomes `\xHH`
+ * (`\x1b`, `\x00`, `\x9b`); the bidi controls, U+2028/U+2029 and lone
+ * surrogates become `\uHHHH` (`\u202e`). Everything else, including other
+ * non-ASCII text, is kept as it is; text with nothing to escape is returned
+ * unchanged. The escaping is injective (each output reads back to exactly one
+ * input) and its output is well-formed UTF-16.
+ *
+ * Stops a plugin from forging or hiding log lines: a newline followed by
+ * `[clawft error] other.plugin: ...`, ANSI/OSC escape sequences that recolour,
+ * retitle or erase the terminal, NUL, and bidi overrides that make a line read
+ * differently from the bytes it holds ("Trojan Source").
+ */
+export function escapeControlText(text: string): string {
+  if (typeof text !== "string") throw new TypeError("text must be a string");
+  if (!CONTROL_TEXT_TEST_RE.test(text)) return text;
+  return text.replace(CONTROL_TEXT_RE, escapeOne);
 }
 
 /** Options of `LogLimiter`. */

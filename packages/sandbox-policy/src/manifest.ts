@@ -35,6 +35,7 @@ export interface PluginResources {
   max_execution_seconds: number;
   max_http_requests_per_minute: number;
   max_log_messages_per_minute: number;
+  max_result_bytes: number;
 }
 
 /** A validated `clawft.plugin.json`, defaults filled in, resources clamped. */
@@ -151,6 +152,7 @@ const SNAKE_TO_CAMEL: Readonly<Record<keyof PluginResources, keyof ResourceLimit
   max_execution_seconds: "maxExecutionSeconds",
   max_http_requests_per_minute: "maxHttpRequestsPerMinute",
   max_log_messages_per_minute: "maxLogMessagesPerMinute",
+  max_result_bytes: "maxResultBytes",
 });
 
 const resourcesSchema = z
@@ -162,6 +164,7 @@ const resourcesSchema = z
       max_execution_seconds: resourceInt("max_execution_seconds", 1, "Wall clock per call in seconds"),
       max_http_requests_per_minute: resourceInt("max_http_requests_per_minute", 0, "HTTP requests per minute"),
       max_log_messages_per_minute: resourceInt("max_log_messages_per_minute", 0, "Log messages per minute"),
+      max_result_bytes: resourceInt("max_result_bytes", 1, "Largest tool result in UTF-8 bytes"),
     },
     { error: typeError("an object") },
   )
@@ -172,6 +175,7 @@ const resourcesSchema = z
     max_execution_seconds: RESOURCE_DEFAULTS.maxExecutionSeconds,
     max_http_requests_per_minute: RESOURCE_DEFAULTS.maxHttpRequestsPerMinute,
     max_log_messages_per_minute: RESOURCE_DEFAULTS.maxLogMessagesPerMinute,
+    max_result_bytes: RESOURCE_DEFAULTS.maxResultBytes,
   });
 
 /** The zod schema of `clawft.plugin.json` (before clamping). */
@@ -323,6 +327,7 @@ export function manifestResources(manifest: Pick<PluginManifest, "resources">): 
     maxExecutionSeconds: r.max_execution_seconds,
     maxHttpRequestsPerMinute: r.max_http_requests_per_minute,
     maxLogMessagesPerMinute: r.max_log_messages_per_minute,
+    maxResultBytes: r.max_result_bytes,
   };
 }
 
