@@ -38,6 +38,8 @@ export const fixtureNames = [
   "slow-host-call",
   "empty-tool",
   "oversized",
+  "hostile-results",
+  "init-error-huge",
 ] as const;
 
 export type FixtureName = (typeof fixtureNames)[number];
