@@ -13,6 +13,9 @@ export type PluginErrorCode =
   | "PLUGIN_INVALID_MANIFEST"
   | "PLUGIN_INVALID_DESCRIBE"
   | "PLUGIN_TOO_LARGE"
+  | "PLUGIN_RESULT_TOO_LARGE"
+  | "PLUGIN_RESULT_TOO_DEEP"
+  | "PLUGIN_RESULT_TOO_COMPLEX"
   | "PLUGIN_CLOSED";
 
 export interface PluginErrorOptions extends ClawftErrorOptions {

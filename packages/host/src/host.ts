@@ -27,6 +27,10 @@ import { checkComponent, parseDescribeJson, type PluginDescription } from "./val
 import { ResourceExhaustedError } from "./metering.js";
 import type { Worker } from "node:worker_threads";
 import { SpareWorkers, startPluginWorker } from "./runtime/spare-workers.js";
+import { GUEST_TEXT_WIRE_MAX_BYTES, cutGuestText } from "./runtime/result-bounds.js";
+
+/** Guest text arriving from a worker, cut again on the main thread (the worker already cut it to 4 KiB). */
+const guestText = (text: string): string => cutGuestText(text, GUEST_TEXT_WIRE_MAX_BYTES);
 import { type Outcome, WorkerRuntime } from "./runtime/worker-runtime.js";
 import { raceWallClock } from "./runtime/wall-clock.js";
 
@@ -432,8 +436,14 @@ class PluginHandle implements Plugin {
     const session = this.handler.session();
     const instance: Instance = {
       session,
-      runtime: new WorkerRuntime(this.compiled, session.serve, this.resources.maxFuel, this.id, worker, () =>
-        this.instanceDied(instance),
+      runtime: new WorkerRuntime(
+        this.compiled,
+        session.serve,
+        this.resources.maxFuel,
+        this.id,
+        worker,
+        () => this.instanceDied(instance),
+        this.resources.maxResultBytes,
       ),
     };
     const outcome = await this.withTimeout(instance, instance.runtime.started(), STARTUP_ALLOWANCE_MS);
@@ -544,6 +554,9 @@ class PluginHandle implements Plugin {
     const peakMemoryBytes = "peakMemory" in outcome ? outcome.peakMemory : 0;
     this.lastUsage = Object.freeze({ fuelUsed, peakMemoryBytes, hostCalls: instance.session.takeCount(), durationMs });
     if (outcome.type === "ok") {
+      // Only a result the worker found to be JSON within the bounds (size, depth,
+      // objects and arrays) is parsed here; anything else is the raw string.
+      if (!outcome.json) return outcome.value;
       try {
         return JSON.parse(outcome.value) as unknown;
       } catch {
@@ -580,7 +593,7 @@ class PluginHandle implements Plugin {
     const pluginId = this.id;
     switch (outcome.type) {
       case "err":
-        return new PluginError("PLUGIN_TOOL_ERROR", outcome.value, { pluginId });
+        return new PluginError("PLUGIN_TOOL_ERROR", guestText(outcome.value), { pluginId });
       case "init-failed":
         if (outcome.info.type === "exhausted" && outcome.info.kind) {
           return new PluginError("PLUGIN_INIT_FAILED", `plugin init failed: ${outcome.info.message}`, {
@@ -588,9 +601,12 @@ class PluginHandle implements Plugin {
             cause: new ResourceExhaustedError(outcome.info.kind, outcome.info.limit ?? 0, outcome.info.used ?? 0),
           });
         }
-        return new PluginError("PLUGIN_INIT_FAILED", `plugin init failed: ${outcome.info.message}`, { pluginId });
+        return new PluginError("PLUGIN_INIT_FAILED", `plugin init failed: ${guestText(outcome.info.message)}`, { pluginId });
       case "fault": {
         const info = outcome.info;
+        if (info.type === "result" && info.code && phase === "call") {
+          return new PluginError(info.code, guestText(info.message), { pluginId });
+        }
         if (info.type === "exhausted" && info.kind) {
           const error = new ResourceExhaustedError(info.kind, info.limit ?? 0, info.used ?? 0);
           if (phase === "init") {
@@ -598,8 +614,9 @@ class PluginHandle implements Plugin {
           }
           return error;
         }
-        if (phase === "init") return new PluginError("PLUGIN_INIT_FAILED", `plugin init failed: ${info.message}`, { pluginId });
-        return new PluginError("PLUGIN_TRAP", `plugin trapped: ${info.message}`, { pluginId });
+        const message = guestText(info.message);
+        if (phase === "init") return new PluginError("PLUGIN_INIT_FAILED", `plugin init failed: ${message}`, { pluginId });
+        return new PluginError("PLUGIN_TRAP", `plugin trapped: ${message}`, { pluginId });
       }
       case "crashed":
         return new PluginError("PLUGIN_CRASHED", `plugin crashed: ${outcome.message}`, {

@@ -1,5 +1,6 @@
 export { createHost, type Host, type Plugin, type PluginUsage, type LoadInput } from "./host.js";
 export {
+  formatLogLine,
   type HostOptions,
   type ConsentRequest,
   type Approvals,

@@ -5,6 +5,7 @@ import {
   RESOURCE_HARD_LIMITS,
   type ResourceLimits,
   SANDBOX_DEFAULTS,
+  escapeControlText,
 } from "@clawft/sandbox-policy";
 import { HostOptionsError } from "./errors.js";
 import type { HostLogger, PluginFileSystem, PluginHttpClient } from "./host-calls.js";
@@ -173,13 +174,30 @@ const SANDBOX_KEYS: ReadonlySet<string> = new Set(["createFileSystem", "createHt
 const LIMIT_KEYS = Object.keys(RESOURCE_HARD_LIMITS) as (keyof ResourceLimits)[];
 const LOGGER_METHODS = ["error", "warn", "info", "debug", "trace"] as const;
 
-/** The default logger: one line per message on stderr. */
+/**
+ * One line of the default logger. The plugin id and the message go through
+ * `escapeControlText`: stops a plugin from forging a line of another plugin
+ * (`\n[clawft error] other.plugin: ...`), and from hiding or recolouring lines
+ * with ANSI/OSC escapes, NUL or bidi overrides. Every call writes exactly one line
+ * that starts with the true `[clawft <level>] <plugin id>:` prefix.
+ */
+export function formatLogLine(level: keyof HostLogger, message: string, pluginId: string): string {
+  return `[clawft ${level}] ${escapeControlText(String(pluginId))}: ${escapeControlText(String(message))}\n`;
+}
+
+const writeLine =
+  (level: keyof HostLogger) =>
+  (m: string, meta: { pluginId: string }): void => {
+    process.stderr.write(formatLogLine(level, m, meta.pluginId));
+  };
+
+/** The default logger: one line per message on stderr (see `formatLogLine`). */
 export const stderrLogger: HostLogger = Object.freeze({
-  error: (m: string, meta: { pluginId: string }) => process.stderr.write(`[clawft error] ${meta.pluginId}: ${m}\n`),
-  warn: (m: string, meta: { pluginId: string }) => process.stderr.write(`[clawft warn] ${meta.pluginId}: ${m}\n`),
-  info: (m: string, meta: { pluginId: string }) => process.stderr.write(`[clawft info] ${meta.pluginId}: ${m}\n`),
-  debug: (m: string, meta: { pluginId: string }) => process.stderr.write(`[clawft debug] ${meta.pluginId}: ${m}\n`),
-  trace: (m: string, meta: { pluginId: string }) => process.stderr.write(`[clawft trace] ${meta.pluginId}: ${m}\n`),
+  error: writeLine("error"),
+  warn: writeLine("warn"),
+  info: writeLine("info"),
+  debug: writeLine("debug"),
+  trace: writeLine("trace"),
 }) as HostLogger;
 
 function fn(field: string, value: unknown): void {

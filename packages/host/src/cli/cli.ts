@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import type { Readable, Writable } from "node:stream";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { ClawftError } from "@clawft/sandbox-policy";
+import { ClawftError, escapeControlText } from "@clawft/sandbox-policy";
 import type { DownloadProgress } from "../lifecycle/download.js";
 import { LifecycleError } from "../lifecycle/errors.js";
 import { PluginManager } from "../lifecycle/manager.js";
@@ -11,7 +11,7 @@ import { describePermissions } from "../lifecycle/permissions.js";
 import { signPluginFolder } from "../lifecycle/sign.js";
 import { readAuditLog } from "./audit-log.js";
 import { createConsentCallback, parsePreGrants, type PreGrants } from "./consent.js";
-import { formatBytes, parseSince, safeText, table } from "./format.js";
+import { formatBytes, jsonText, parseSince, safeText, table } from "./format.js";
 import { HELP, commandHelp } from "./help.js";
 
 /** Exit codes of `clawft-plugin` (documented in `--help` and the README). */
@@ -259,7 +259,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
             ...(values["allow-downgrade"] === true ? { allowDowngrade: true } : {}),
             ...(values["allow-signer-change"] === true ? { allowSignerChange: true } : {}),
           });
-          if (json) out(JSON.stringify(result, null, 2));
+          if (json) out(jsonText(result, 2));
           else {
             const p = result.plugin;
             const verb = result.previousVersion ? `upgraded ${p.id} ${result.previousVersion} -> ${p.version}` : `installed ${p.id} ${p.version}`;
@@ -275,7 +275,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       case "list": {
         noMore(0);
         const plugins = await manager.list();
-        if (json) out(JSON.stringify(plugins, null, 2));
+        if (json) out(jsonText(plugins, 2));
         else if (plugins.length === 0) out(`no plugins installed in ${dataDir}`);
         else {
           out(
@@ -293,7 +293,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         const p = await manager.info(id);
         const approvals = await manager.permissions(id);
         const current = approvals.find((a) => a.version === p.version);
-        if (json) out(JSON.stringify({ ...p, approved: current?.permissions ?? null }, null, 2));
+        if (json) out(jsonText({ ...p, approved: current?.permissions ?? null }, 2));
         else {
           out(`${p.id} ${safeText(p.version, 40)} "${safeText(p.name)}"`);
           if (p.description) out(`  description: ${safeText(p.description, 500)}`);
@@ -312,7 +312,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         const id = need(0, "<id>");
         noMore(1);
         const approvals = await manager.permissions(id);
-        if (json) out(JSON.stringify(approvals, null, 2));
+        if (json) out(jsonText(approvals, 2));
         else if (approvals.length === 0) out(`no approvals stored for ${safeText(id)}`);
         else {
           for (const a of approvals) {
@@ -328,7 +328,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         noMore(1);
         const version = typeof values.version === "string" ? values.version : undefined;
         const removed = await manager.revoke(id, version);
-        if (json) out(JSON.stringify({ pluginId: id, version: version ?? null, revoked: removed }));
+        if (json) out(jsonText({ pluginId: id, version: version ?? null, revoked: removed }));
         else out(removed === 0 ? `no approvals stored for ${safeText(id)}` : `revoked ${removed} approval(s) of ${safeText(id)}; it will ask again before its next run`);
         return EXIT.OK;
       }
@@ -336,7 +336,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         const id = need(0, "<id>");
         noMore(1);
         const removed = await manager.remove(id);
-        if (json) out(JSON.stringify({ removed: removed.id, version: removed.version ?? null }));
+        if (json) out(jsonText({ removed: removed.id, version: removed.version ?? null }));
         else out(`removed ${removed.id}${removed.version ? ` ${safeText(removed.version, 40)}` : ""} (and its approvals)`);
         return EXIT.OK;
       }
@@ -354,8 +354,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           const opened = await manager.open(id, { approve });
           const { runInstalledTool } = await loadRunner();
           const output = await runInstalledTool(manager, opened, tool, params);
-          if (json) out(JSON.stringify({ pluginId: id, tool, output }));
-          else out(output);
+          if (json) out(jsonText({ pluginId: id, tool, output }));
+          // The tool's text, on one line: a plugin cannot forge CLI lines or drive the terminal.
+          else out(escapeControlText(output));
         } catch (error) {
           throw withRefusal(error, refusal);
         }
@@ -374,7 +375,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           ...(limit === undefined ? {} : { limit }),
         });
         if (skipped > 0) err(`clawft-plugin: warning: skipped ${skipped} unreadable line(s) in ${manager.auditLogPath}`);
-        if (json) out(JSON.stringify(events, null, 2));
+        if (json) out(jsonText(events, 2));
         else if (events.length === 0) out("no audit entries");
         else {
           out(
@@ -410,7 +411,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           throw new UsageError(`cannot read key file ${values.key}: ${(error as Error).message}`);
         }
         const signed = await signPluginFolder(folder, pem);
-        if (json) out(JSON.stringify(signed));
+        if (json) out(jsonText(signed));
         else out(`wrote ${signed.path} (public key id ${signed.keyId})`);
         return EXIT.OK;
       }
@@ -419,7 +420,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         if (sub === "list") {
           noMore(1);
           const keys = await manager.listKeys();
-          if (json) out(JSON.stringify(keys, null, 2));
+          if (json) out(jsonText(keys, 2));
           else if (keys.length === 0) out("no trusted keys (registry installs will be refused)");
           else {
             out(
@@ -436,7 +437,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           noMore(2);
           const keyText = await readKeyArgument(keyArg);
           const added = await manager.addKey(keyText, typeof values.name === "string" ? values.name : undefined);
-          if (json) out(JSON.stringify(added, null, 2));
+          if (json) out(jsonText(added, 2));
           else out(`trusted key added: ${added.id}${added.name ? ` (${safeText(added.name)})` : ""}`);
           return EXIT.OK;
         }
@@ -444,7 +445,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           const idArg = need(1, "<key id>");
           noMore(2);
           const removed = await manager.removeKey(idArg);
-          if (json) out(JSON.stringify(removed, null, 2));
+          if (json) out(jsonText(removed, 2));
           else out(`trusted key removed: ${removed.id}`);
           return EXIT.OK;
         }
@@ -502,7 +503,10 @@ function reportError(error: unknown, io: CliIo, debug: boolean, command: string)
   if (debug) {
     let e: unknown = error;
     for (let depth = 0; e instanceof Error && depth < 5; depth++) {
-      io.stderr.write(`${e.stack ?? e.message}\n`);
+      // The message may hold plugin text: escaped, so it cannot forge lines; the frames are ours.
+      const header = `${e.name}: ${e.message}`;
+      const frames = e.stack?.startsWith(header) ? e.stack.slice(header.length) : "";
+      io.stderr.write(`${escapeControlText(header)}${frames}\n`);
       e = e.cause;
       if (e instanceof Error) io.stderr.write("caused by: ");
     }

@@ -1,3 +1,5 @@
+import { escapeControlText } from "@clawft/sandbox-policy";
+
 /** Renders rows as a fixed-width text table (no colours, safe for any terminal). */
 export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
@@ -10,16 +12,30 @@ export function table(headers: readonly string[], rows: readonly (readonly strin
 }
 
 /**
- * Makes untrusted text (plugin names, descriptions, audit arguments) safe to print: control
- * characters, including ANSI escape sequences, become `\u…` escapes.
- * Stops a plugin from rewriting the user's terminal (hiding a permission in a consent prompt,
- * faking output) with escape codes in its manifest or its audit entries.
+ * Makes untrusted text (plugin names, descriptions, tool output, audit arguments) safe to print
+ * on one line: `escapeControlText` from @clawft/sandbox-policy (control characters, ANSI escape
+ * sequences, newlines, bidi controls become `\x1b`, `\n`, `\u202e`...), then cut to `max`
+ * characters with `…`. Stops a plugin from rewriting the user's terminal (hiding a permission in
+ * a consent prompt, faking output or a CLI error line) with escape codes or newlines in its
+ * manifest, its results or its audit entries.
  */
 export function safeText(text: string, max = 200): string {
-  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => {
-    return `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
-  });
+  const clean = escapeControlText(text);
   return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
+}
+
+/** Characters JSON.stringify leaves as they are but a terminal must not receive (DEL, C1, bidi, U+2028/U+2029). */
+const JSON_TERMINAL_UNSAFE = /[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+
+/**
+ * `JSON.stringify` for the terminal: the same JSON, with the characters JSON.stringify keeps
+ * raw (DEL, C1 controls, bidi controls, U+2028/U+2029) written as `\uHHHH` escapes, which
+ * every JSON parser reads back unchanged. Stops plugin text in `--json` output from
+ * reordering or recolouring what the user sees.
+ */
+export function jsonText(value: unknown, indent?: number): string {
+  const text = JSON.stringify(value, null, indent) ?? "null";
+  return text.replace(JSON_TERMINAL_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 export function formatBytes(n: number): string {

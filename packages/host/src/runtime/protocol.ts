@@ -77,11 +77,19 @@ export const Reply = {
 } as const;
 export type ReplyStatus = (typeof Reply)[keyof typeof Reply];
 
-/** Fault payload (JSON) of `Kind.FAULT` and `Kind.INIT_FAILED`. */
+/** `ARG` of a `Kind.RESULT_OK` message: the worker found the result to be valid JSON within bounds. */
+export const RESULT_IS_JSON = 1;
+
+/**
+ * Fault payload (JSON) of `Kind.FAULT` and `Kind.INIT_FAILED`. `type: "result"`
+ * is a result the worker refused (too large, deep or complex; `code` says which):
+ * the instance is intact and serves the next call.
+ */
 export interface FaultInfo {
-  type: "trap" | "exhausted" | "crash" | "init";
+  type: "trap" | "exhausted" | "crash" | "init" | "result";
   message: string;
   kind?: "fuel" | "memory" | "table" | "timeout";
+  code?: "PLUGIN_RESULT_TOO_LARGE" | "PLUGIN_RESULT_TOO_DEEP" | "PLUGIN_RESULT_TOO_COMPLEX";
   limit?: number;
   used?: number;
 }

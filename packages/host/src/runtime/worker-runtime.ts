@@ -1,5 +1,6 @@
 import type { Worker } from "node:worker_threads";
 import { debuglog } from "node:util";
+import { RESOURCE_DEFAULTS } from "@clawft/sandbox-policy/core";
 import type { CompiledComponent } from "../compile.js";
 import {
   ARG,
@@ -14,6 +15,7 @@ import {
   NUM_FUEL_USED,
   NUM_PEAK_MEMORY,
   NUM_SIZE,
+  RESULT_IS_JSON,
   Reply,
   type ReplyStatus,
   TO_MAIN,
@@ -35,7 +37,8 @@ export type HostCallServer = (fn: HostFnId, args: string[], oversizeBytes: numbe
 
 export type Outcome =
   | { type: "ready"; describe: string; peakMemory: number }
-  | { type: "ok"; value: string; fuelUsed: number; peakMemory: number }
+  /** `json`: the worker checked that `value` is JSON within the result bounds (parse it); otherwise raw text. */
+  | { type: "ok"; value: string; json: boolean; fuelUsed: number; peakMemory: number }
   | { type: "err"; value: string; fuelUsed: number; peakMemory: number }
   | { type: "fault"; info: FaultInfo; fuelUsed: number; peakMemory: number }
   | { type: "init-failed"; info: FaultInfo }
@@ -75,6 +78,8 @@ export class WorkerRuntime {
     private readonly worker: Worker,
     /** Called once when this runtime stops for any reason (crash, exit, kill). */
     private readonly onDead?: () => void,
+    /** Largest result of a call, in UTF-8 bytes (enforced in the worker). */
+    maxResultBytes: number = RESOURCE_DEFAULTS.maxResultBytes,
   ) {
     const bufs = Channel.create();
     this.ch = new Channel(bufs.ctl, bufs.data);
@@ -89,6 +94,7 @@ export class WorkerRuntime {
       spin: DEFAULT_SPIN,
       idleSpin: IDLE_SPIN,
       wasi: compiled.imports.filter((name) => name.startsWith("wasi:")),
+      maxResultBytes,
     };
     this.threadId = worker.threadId;
     worker.on("error", (error) => {
@@ -218,7 +224,7 @@ export class WorkerRuntime {
         this.settle({ type: "ready", describe: text, peakMemory });
         return true;
       case Kind.RESULT_OK:
-        this.settle({ type: "ok", value: text, fuelUsed, peakMemory });
+        this.settle({ type: "ok", value: text, json: ctl[ARG] === RESULT_IS_JSON, fuelUsed, peakMemory });
         return true;
       case Kind.RESULT_ERR:
         this.settle({ type: "err", value: text, fuelUsed, peakMemory });

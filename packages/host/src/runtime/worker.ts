@@ -23,6 +23,7 @@ import {
   NUM_FUEL_USED,
   NUM_PEAK_MEMORY,
   NUM_SIZE,
+  RESULT_IS_JSON,
   Reply,
   TO_MAIN,
   TO_WORKER,
@@ -31,6 +32,7 @@ import { createWorkerMeter, type WorkerMeter } from "./meter.js";
 import { loadGlue } from "./glue-loader.js";
 import { lowerHostImports, type HostFunctions, type HostResult } from "./host-lowering.js";
 import { wasiImports } from "./wasi-stubs.js";
+import { DESCRIBE_MAX_BYTES, checkResult, cutGuestText } from "./result-bounds.js";
 
 export interface WorkerInit {
   ctl: SharedArrayBuffer;
@@ -49,6 +51,8 @@ export interface WorkerInit {
   spin: number;
   /** Spin iterations after a call ends before blocking until the next command. */
   idleSpin: number;
+  /** Largest result (UTF-8 bytes) of a tool call; see result-bounds.ts. */
+  maxResultBytes: number;
 }
 
 interface PluginExports {
@@ -202,9 +206,9 @@ function peakMemory(): number {
   return total;
 }
 
+/** A throw's message, cut to GUEST_TEXT_MAX_BYTES (it may carry guest text). */
 function errorMessage(e: unknown): string {
-  if (e instanceof Error) return e.message;
-  return String(e);
+  return cutGuestText(e instanceof Error ? e.message : String(e));
 }
 
 function isGuestErr(e: unknown): e is { payload: unknown } {
@@ -228,7 +232,7 @@ function boot(): { kind: number; info: FaultInfo } | undefined {
   } catch (e) {
     plugin = undefined;
     if (isGuestErr(e)) {
-      return { kind: Kind.INIT_FAILED, info: { type: "init", message: String(e.payload) } };
+      return { kind: Kind.INIT_FAILED, info: { type: "init", message: cutGuestText(String(e.payload)) } };
     }
     return { kind: Kind.INIT_FAILED, info: fault(e) };
   }
@@ -248,17 +252,20 @@ function runCall(tool: string, params: string): void {
     const out = p.executeTool(tool, params);
     ch.num[NUM_FUEL_USED] = meter.consumed();
     ch.num[NUM_PEAK_MEMORY] = peakMemory();
-    if (out.length > MAX_ARG_BYTES / 3 && Buffer.byteLength(out) > MAX_ARG_BYTES) {
-      send(Kind.FAULT, [JSON.stringify({ type: "trap", message: `result too large: over ${MAX_ARG_BYTES} bytes` })]);
+    // Bounded here, before any copy to the main thread (size, then JSON depth and shape).
+    const checked = checkResult(out, init.maxResultBytes);
+    if (checked.type === "refused") {
+      const { code, message, limit, used } = checked;
+      send(Kind.FAULT, [JSON.stringify({ type: "result", code, message, limit, used } satisfies FaultInfo)]);
       return;
     }
+    ctl[ARG] = checked.type === "json" ? RESULT_IS_JSON : 0;
     send(Kind.RESULT_OK, [out]);
   } catch (e) {
     ch.num[NUM_FUEL_USED] = meter.consumed();
     ch.num[NUM_PEAK_MEMORY] = peakMemory();
     if (isGuestErr(e)) {
-      const text = String(e.payload);
-      send(Kind.RESULT_ERR, [text.length > MAX_ARG_BYTES / 4 ? `${text.slice(0, MAX_ARG_BYTES / 4)}... [truncated]` : text]);
+      send(Kind.RESULT_ERR, [cutGuestText(String(e.payload))]);
       return;
     }
     plugin = undefined; // a trapped instance is never reused
@@ -275,10 +282,18 @@ if (failed) {
   try {
     const described = (plugin as PluginExports).describe();
     ch.num[NUM_PEAK_MEMORY] = peakMemory();
-    send(Kind.READY, [described]);
+    // describe() is parsed on the main thread too: the same bounds as a tool result.
+    const checked = checkResult(described, DESCRIBE_MAX_BYTES);
+    if (checked.type === "refused") {
+      plugin = undefined;
+      send(Kind.INIT_FAILED, [JSON.stringify({ type: "init", message: `describe failed: ${checked.message}` } satisfies FaultInfo)]);
+    } else {
+      send(Kind.READY, [described]);
+    }
   } catch (e) {
     plugin = undefined;
-    send(Kind.INIT_FAILED, [JSON.stringify({ ...fault(e), message: `describe failed: ${errorMessage(fault(e).message)}` })]);
+    const info = fault(e);
+    send(Kind.INIT_FAILED, [JSON.stringify({ ...info, message: `describe failed: ${info.message}` })]);
   }
 }
 
