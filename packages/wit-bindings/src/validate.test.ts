@@ -33,6 +33,8 @@ const GOOD = [
   "slow-host-call",
   "empty-tool",
   "oversized",
+  "hostile-results",
+  "init-error-huge",
 ] as const satisfies readonly FixtureName[];
 
 const BAD: Record<Exclude<FixtureName, (typeof GOOD)[number]>, { code: WitErrorCode; item: string; message: string }> = {
