@@ -23,7 +23,9 @@ beforeAll(async () => {
   t = testHost();
   const filesystem = [root.path];
   plugin = await t.host.load({
-    manifest: manifest("test.fs", { filesystem }),
+    // The read tool returns the file as its result: T20 returns a whole 8 MiB file, so the
+    // result limit is raised above its 1 MiB default (T54).
+    manifest: manifest("test.fs", { filesystem, resources: { max_result_bytes: 9 * 1024 * 1024 } }),
     wasm: await fixture("host-calls"),
     approvals: { filesystem },
   });
