@@ -1,7 +1,7 @@
 import { channel } from "node:diagnostics_channel";
 import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
-import type { AuditEvent } from "@clawft/sandbox-policy";
+import { type AuditEvent, escapeJsonControlText } from "@clawft/sandbox-policy";
 
 /** The diagnostics channel every host call's audit event is published on. */
 export const HOST_AUDIT_CHANNEL = "clawft:host";
@@ -63,7 +63,8 @@ export function createJsonlAuditSink(path: string, options: JsonlAuditSinkOption
   const doSync = options.fsync === true;
   const sink = ((event: AuditEvent) => {
     if (fd === undefined) return;
-    appendFileSync(fd, `${JSON.stringify(event)}\n`);
+    // Plugin text (paths, URLs, env names) cannot put bidi or C1 controls in the file raw.
+    appendFileSync(fd, `${escapeJsonControlText(JSON.stringify(event))}\n`);
     if (doSync) fsyncSync(fd);
   }) as JsonlAuditSink;
   Object.defineProperty(sink, "path", { value: path, enumerable: true });

@@ -1,5 +1,6 @@
 import { DescribeError, type PluginDescription, parseDescribe } from "@clawft/wit-bindings";
 import { PluginError } from "./errors.js";
+import { cutGuestText } from "./runtime/result-bounds.js";
 import { STUBBED_WASI_INTERFACES, wasiInterfaceName } from "./runtime/wasi-stubs.js";
 
 export type { PluginDescription, ToolDescription } from "@clawft/wit-bindings";
@@ -30,7 +31,8 @@ export async function checkComponent(wasm: Uint8Array, pluginId: string, wasiMod
   }
   const first = verdict.errors[0];
   if (first === undefined) return;
-  const issues = verdict.errors.map((e) => e.message).join("; ");
+  // Names come from the component (guest-chosen): the list is cut like any guest text.
+  const issues = cutGuestText(verdict.errors.map((e) => e.message).join("; "));
   if (first.code === "WIT_FORBIDDEN_IMPORT") {
     // wit-bindings' messages already start with "forbidden import: <name>".
     throw new PluginError("PLUGIN_FORBIDDEN_IMPORT", issues, { pluginId });
@@ -44,7 +46,8 @@ export function parseDescribeJson(text: string, pluginId: string): PluginDescrip
     return parseDescribe(text);
   } catch (cause) {
     if (DescribeError.isInstance(cause)) {
-      throw new PluginError("PLUGIN_INVALID_DESCRIBE", cause.message, { pluginId, cause });
+      // It may quote the plugin's own text (tool names): cut like any guest text.
+      throw new PluginError("PLUGIN_INVALID_DESCRIBE", cutGuestText(cause.message), { pluginId, cause });
     }
     throw cause;
   }

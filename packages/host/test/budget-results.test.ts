@@ -1,9 +1,9 @@
 import { spawn } from "node:child_process";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PluginError, createHost, formatLogLine, type Plugin } from "@clawft/host";
+import { PluginError, createHost, createJsonlAuditSink, formatLogLine, type Plugin } from "@clawft/host";
 import { createTempDir } from "@clawft/test-utils";
 import { fixture, manifest, rejection, testCacheDir, testHost, type TestHost } from "./helpers.js";
 
@@ -239,6 +239,31 @@ describe("T56 plugin text in terminal and log lines", () => {
       ]);
       expect(r.stderr).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/);
     } finally {
+      await dir.cleanup();
+    }
+  });
+
+  it("T56 the JSONL audit trail keeps plugin text (a path with bidi, C1, U+2028) out of the file raw; each line parses back to the same event", async () => {
+    const dir = await createTempDir("clawft-results-audit-");
+    const sink = createJsonlAuditSink(join(dir.path, "audit.jsonl"));
+    const h = createHost({ cacheDir: testCacheDir, audit: sink, logger: t.logger });
+    try {
+      const p = await h.load({ manifest: manifest("test.audit.hostile"), wasm: await fixture("host-calls") });
+      const path = "a\u202eb\u2028c\x9b\x7f\n[clawft error] x";
+      // No filesystem grant: refused, and audited with the path as the plugin asked.
+      expect((await rejection(p.executeTool("read", [path]))).message).toBe("filesystem access not permitted");
+      await p.executeTool("env", ["N\u2066AME"]);
+      sink.close();
+      const text = await readFile(join(dir.path, "audit.jsonl"), "utf8");
+      expect(text).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069]/);
+      const lines = text.trimEnd().split("\n").map((l) => JSON.parse(l) as { function: string; args: Record<string, unknown> });
+      expect(lines.map((l) => l.function)).toEqual(["read-file", "get-env"]);
+      expect(lines[0]?.args.path).toBe(path);
+      expect(lines[1]?.args.name).toBe("N\u2066AME");
+      await expect(p.executeTool("env", ["PATH"])).resolves.toBe("none");
+    } finally {
+      await h.close();
+      sink.close();
       await dir.cleanup();
     }
   });

@@ -26,6 +26,7 @@ describe("the ./core entry", () => {
         "SandboxError",
         "TRUNCATION_SUFFIX",
         "escapeControlText",
+        "escapeJsonControlText",
         "truncateLogMessage",
       ].sort(),
     );

@@ -21,4 +21,4 @@ export {
   SANDBOX_DEFAULTS,
   type ResourceLimits,
 } from "./defaults.js";
-export { escapeControlText, truncateLogMessage, TRUNCATION_SUFFIX, LOG_MESSAGE_MAX_BYTES } from "./log.js";
+export { escapeControlText, escapeJsonControlText, truncateLogMessage, TRUNCATION_SUFFIX, LOG_MESSAGE_MAX_BYTES } from "./log.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { escapeControlText, truncateLogMessage } from "./log.js";
+import { escapeControlText, escapeJsonControlText, truncateLogMessage } from "./log.js";
 
 /** Every character a terminal or log line must never receive from a plugin as is. */
 const UNSAFE = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/;
@@ -90,5 +90,25 @@ describe("escapeControlText", () => {
 
   it("rejects a non-string", () => {
     expect(() => escapeControlText(1 as unknown as string)).toThrow(TypeError);
+  });
+});
+
+describe("escapeJsonControlText", () => {
+  it("T56 escapes what JSON.stringify leaves raw (DEL, C1, bidi, U+2028/U+2029) as \\u escapes", () => {
+    const json = JSON.stringify({ path: "a\u202eb\u2028c\x7f\x9b\u2066\n" });
+    expect(escapeJsonControlText(json)).toBe('{"path":"a\\u202eb\\u2028c\\u007f\\u009b\\u2066\\n"}');
+    expect(escapeJsonControlText('{"a":1}')).toBe('{"a":1}');
+  });
+
+  it("T56 property: the JSON still parses to the same value and holds no control, bidi or separator character", () => {
+    fc.assert(
+      fc.property(fc.oneof(anyText, fc.jsonValue().map((v) => JSON.stringify(v) ?? "")), (s) => {
+        const json = JSON.stringify({ s, nested: [s] });
+        const out = escapeJsonControlText(json);
+        expect(out).not.toMatch(UNSAFE);
+        expect(JSON.parse(out)).toEqual(JSON.parse(json));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -36,6 +36,7 @@ export {
 } from "./env.js";
 export {
   escapeControlText,
+  escapeJsonControlText,
   truncateLogMessage,
   LogLimiter,
   TRUNCATION_SUFFIX,

@@ -89,6 +89,24 @@ export function escapeControlText(text: string): string {
   return text.replace(CONTROL_TEXT_RE, escapeOne);
 }
 
+/** Characters `JSON.stringify` writes raw that a terminal must not receive as they are. */
+const JSON_RAW_UNSAFE_RE = /[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+const JSON_RAW_UNSAFE_TEST_RE = /[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/;
+
+/**
+ * Finishes `JSON.stringify` output for a terminal or a log file: the characters it
+ * leaves raw — DEL, C1 controls, the bidi controls of `escapeControlText` and
+ * U+2028/U+2029 — become `\uHHHH` escapes, which every JSON parser reads back as
+ * the same value (C0 controls and lone surrogates are already escaped by
+ * `JSON.stringify`). Stops plugin text in JSON lines (an audit trail, `--json`
+ * output) from reordering or recolouring what a reader of the file sees.
+ */
+export function escapeJsonControlText(json: string): string {
+  if (typeof json !== "string") throw new TypeError("json must be a string");
+  if (!JSON_RAW_UNSAFE_TEST_RE.test(json)) return json;
+  return json.replace(JSON_RAW_UNSAFE_RE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 /** Options of `LogLimiter`. */
 export interface LogLimiterOptions {
   /**

@@ -1,4 +1,4 @@
-import { escapeControlText } from "@clawft/sandbox-policy";
+import { escapeControlText, escapeJsonControlText } from "@clawft/sandbox-policy";
 
 /** Renders rows as a fixed-width text table (no colours, safe for any terminal). */
 export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -24,18 +24,14 @@ export function safeText(text: string, max = 200): string {
   return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
 }
 
-/** Characters JSON.stringify leaves as they are but a terminal must not receive (DEL, C1, bidi, U+2028/U+2029). */
-const JSON_TERMINAL_UNSAFE = /[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
-
 /**
  * `JSON.stringify` for the terminal: the same JSON, with the characters JSON.stringify keeps
- * raw (DEL, C1 controls, bidi controls, U+2028/U+2029) written as `\uHHHH` escapes, which
- * every JSON parser reads back unchanged. Stops plugin text in `--json` output from
- * reordering or recolouring what the user sees.
+ * raw (DEL, C1 controls, bidi controls, U+2028/U+2029) written as `\uHHHH` escapes
+ * (`escapeJsonControlText`), which every JSON parser reads back unchanged. Stops plugin text in
+ * `--json` output from reordering or recolouring what the user sees.
  */
 export function jsonText(value: unknown, indent?: number): string {
-  const text = JSON.stringify(value, null, indent) ?? "null";
-  return text.replace(JSON_TERMINAL_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return escapeJsonControlText(JSON.stringify(value, null, indent) ?? "null");
 }
 
 export function formatBytes(n: number): string {

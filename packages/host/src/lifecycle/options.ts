@@ -1,6 +1,6 @@
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
-import { SANDBOX_DEFAULTS } from "@clawft/sandbox-policy";
+import { SANDBOX_DEFAULTS, escapeControlText } from "@clawft/sandbox-policy";
 import type { Dispatcher } from "undici";
 import { LifecycleError } from "./errors.js";
 import type { PermissionSet } from "./permissions.js";
@@ -117,8 +117,9 @@ export interface ResolvedManagerOptions {
   readonly dispatcher: Dispatcher | undefined;
 }
 
+/** Warnings quote plugin text (names, folder names): escaped so each stays one line on stderr. */
 const defaultLogger: LifecycleLogger = {
-  warn: (message) => process.emitWarning(message, { code: "CLAWFT_PLUGIN" }),
+  warn: (message) => process.emitWarning(escapeControlText(message), { code: "CLAWFT_PLUGIN" }),
 };
 
 function positiveInteger(value: unknown, field: string, fallback: number): number {

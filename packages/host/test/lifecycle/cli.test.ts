@@ -173,6 +173,29 @@ describe("clawft-plugin CLI (built binary)", { timeout: 240_000 }, () => {
     expect(tampered.stderr).toMatch(/integrity check failed.*\[PLUGIN_INTEGRITY_MISMATCH\]/);
   });
 
+  it("T56 run prints a plugin's text on one line with controls and bidi escaped; --json escapes them as \\u; a hostile error stays one line", async () => {
+    const src = await writePluginFolder(
+      join(tmp.path, "src", "hostile"),
+      pluginFiles({
+        manifest: manifestFor({ tools: ["repeat", "fail-repeat"] }),
+        module: Buffer.from(await buildFixture("hostile-results")),
+      }),
+    );
+    expect((await cli(["install", src])).code).toBe(0);
+    const hostile = "out\n[clawft error] other.plugin: forged\x1b[2J\x1b]0;t\x07\u202eend\u2028";
+    const params = JSON.stringify([hostile, 1]);
+    const plain = await cli(["run", "com.example.weather", "repeat", params]);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stdout).toBe("out\\n[clawft error] other.plugin: forged\\x1b[2J\\x1b]0;t\\x07\\u202eend\\u2028\n");
+    const json = await cli(["run", "com.example.weather", "repeat", params, "--json"]);
+    expect(json.code, json.stderr).toBe(0);
+    expect(json.stdout).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069]/);
+    expect(JSON.parse(json.stdout)).toEqual({ pluginId: "com.example.weather", tool: "repeat", output: hostile });
+    const failed = await cli(["run", "com.example.weather", "fail-repeat", JSON.stringify(["bad\x1b[31m\u202e", 1])]);
+    expect(failed.code).toBe(7);
+    expect(failed.stderr).toBe("clawft-plugin: error: bad\\x1b[31m\\u202e [PLUGIN_TOOL_ERROR]\n");
+  });
+
   it("T36 a 1.1 MB componentize-qjs plugin is refused by default, installs with raised limits, and then runs", async () => {
     const dir = join(tmp.path, "src", "js");
     await writePluginFolder(
