@@ -137,10 +137,6 @@ const DOT = 0x2e;
 const ZERO = 0x30;
 const NINE = 0x39;
 
-function isWs(c: number): boolean {
-  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
-}
-
 function isDigit(c: number): boolean {
   return c >= ZERO && c <= NINE;
 }
@@ -148,6 +144,109 @@ function isDigit(c: number): boolean {
 function isHex(c: number): boolean {
   return (c >= ZERO && c <= NINE) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
 }
+
+// The scanner's helpers are plain module functions over (text, index) that return the
+// next index, or -1 when the text is not JSON: V8 optimises and inlines them (closures
+// over a shared mutable index made the scan several times slower).
+
+/** The index of the first non-whitespace unit at or after `i`. */
+function skipWs(text: string, i: number, n: number): number {
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
+    i++;
+  }
+  return i;
+}
+
+/** A run of string units that need no attention (not `"`, `\`, or a control character). */
+const PLAIN_STRING_RUN = /[^"\\\u0000-\u001f]*/y;
+
+/** A string starting at its opening quote `i`; the index after its closing quote, or -1. */
+function readString(text: string, i: number, n: number): number {
+  i++;
+  let plain = 0;
+  while (i < n) {
+    let c = text.charCodeAt(i);
+    if (c !== QUOTE && c !== BACKSLASH && c >= 0x20) {
+      // Short strings are read unit by unit; after 32 plain units the rest of the run
+      // goes through the regex engine (native code, several times faster per unit).
+      if (++plain < 32) {
+        i++;
+        continue;
+      }
+      PLAIN_STRING_RUN.lastIndex = i;
+      PLAIN_STRING_RUN.test(text);
+      i = PLAIN_STRING_RUN.lastIndex;
+      plain = 0;
+      if (i >= n) return -1;
+      c = text.charCodeAt(i);
+    }
+    plain = 0;
+    if (c === QUOTE) return i + 1;
+    if (c < 0x20) return -1;
+    if (c === BACKSLASH) {
+      const e = text.charCodeAt(i + 1);
+      if (e === 0x75 /* u */) {
+        if (
+          !isHex(text.charCodeAt(i + 2)) ||
+          !isHex(text.charCodeAt(i + 3)) ||
+          !isHex(text.charCodeAt(i + 4)) ||
+          !isHex(text.charCodeAt(i + 5))
+        ) {
+          return -1;
+        }
+        i += 6;
+        continue;
+      }
+      // " \ / b f n r t
+      if (e === QUOTE || e === BACKSLASH || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
+        i += 2;
+        continue;
+      }
+      return -1;
+    }
+    i++;
+  }
+  return -1;
+}
+
+/** A number starting at `i`; the index after it, or -1. */
+function readNumber(text: string, i: number): number {
+  if (text.charCodeAt(i) === MINUS) i++;
+  const first = text.charCodeAt(i);
+  if (first === ZERO) i++;
+  else if (first > ZERO && first <= NINE) {
+    while (isDigit(text.charCodeAt(i))) i++;
+  } else return -1;
+  if (text.charCodeAt(i) === DOT) {
+    i++;
+    if (!isDigit(text.charCodeAt(i))) return -1;
+    while (isDigit(text.charCodeAt(i))) i++;
+  }
+  const e = text.charCodeAt(i);
+  if (e === 0x65 || e === 0x45) {
+    i++;
+    const sign = text.charCodeAt(i);
+    if (sign === PLUS || sign === MINUS) i++;
+    if (!isDigit(text.charCodeAt(i))) return -1;
+    while (isDigit(text.charCodeAt(i))) i++;
+  }
+  return i;
+}
+
+/** An object member's key and colon at `i` (whitespace skipped); the index of its value, or -1. */
+function readKey(text: string, i: number, n: number): number {
+  if (text.charCodeAt(i) !== QUOTE) return -1;
+  i = readString(text, i, n);
+  if (i < 0) return -1;
+  i = skipWs(text, i, n);
+  if (text.charCodeAt(i) !== COLON) return -1;
+  return skipWs(text, i + 1, n);
+}
+
+/** One byte per open container (1: object, 0: array), reused between scans (a worker runs one scan at a time). */
+let scanStack = new Uint8Array(256);
 
 /**
  * Reads `text` with the grammar of `JSON.parse` (RFC 8259; whitespace is space,
@@ -158,157 +257,61 @@ function isHex(c: number): boolean {
  */
 export function scanJson(text: string): JsonScan {
   const n = text.length;
-  // stack[d] is 1 inside an object, 0 inside an array (grown on demand).
-  let stack = new Uint8Array(64);
   let depth = 0;
   let maxDepth = 0;
   let containers = 0;
-  let i = 0;
-
-  const skipWs = (): void => {
-    while (i < n && isWs(text.charCodeAt(i))) i++;
-  };
-
-  /** Reads a string starting at the opening quote; false if malformed. */
-  const readString = (): boolean => {
-    i++; // opening quote
-    while (i < n) {
-      const c = text.charCodeAt(i);
-      if (c === QUOTE) {
-        i++;
-        return true;
-      }
-      if (c < 0x20) return false;
-      if (c === BACKSLASH) {
-        const e = text.charCodeAt(i + 1);
-        if (e === 0x75 /* u */) {
-          if (
-            !isHex(text.charCodeAt(i + 2)) ||
-            !isHex(text.charCodeAt(i + 3)) ||
-            !isHex(text.charCodeAt(i + 4)) ||
-            !isHex(text.charCodeAt(i + 5))
-          ) {
-            return false;
-          }
-          i += 6;
-          continue;
-        }
-        // " \ / b f n r t
-        if (e === QUOTE || e === BACKSLASH || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
-          i += 2;
-          continue;
-        }
-        return false;
-      }
-      i++;
-    }
-    return false;
-  };
-
-  /** Reads a number; false if malformed. */
-  const readNumber = (): boolean => {
-    if (text.charCodeAt(i) === MINUS) i++;
-    const first = text.charCodeAt(i);
-    if (first === ZERO) i++;
-    else if (first > ZERO && first <= NINE) {
-      while (isDigit(text.charCodeAt(i))) i++;
-    } else return false;
-    if (text.charCodeAt(i) === DOT) {
-      i++;
-      if (!isDigit(text.charCodeAt(i))) return false;
-      while (isDigit(text.charCodeAt(i))) i++;
-    }
-    const e = text.charCodeAt(i);
-    if (e === 0x65 || e === 0x45) {
-      i++;
-      const sign = text.charCodeAt(i);
-      if (sign === PLUS || sign === MINUS) i++;
-      if (!isDigit(text.charCodeAt(i))) return false;
-      while (isDigit(text.charCodeAt(i))) i++;
-    }
-    return true;
-  };
-
-  const readWord = (word: string): boolean => {
-    if (text.startsWith(word, i)) {
-      i += word.length;
-      return true;
-    }
-    return false;
-  };
-
-  const open = (inObject: number): void => {
-    if (depth === stack.length) {
-      const bigger = new Uint8Array(stack.length * 2);
-      bigger.set(stack);
-      stack = bigger;
-    }
-    stack[depth] = inObject;
-    depth++;
-    containers++;
-    if (depth > maxDepth) maxDepth = depth;
-  };
-
-  // State machine: `wantValue` after `[`, `,` or `:` (and at the start);
-  // otherwise a value just ended and `,` or a closer (or the end) must follow.
-  skipWs();
+  let i = skipWs(text, 0, n);
+  // Each turn reads one value (or, right after `[` / `{`, finds the container empty),
+  // then closes containers and moves past one comma.
   for (;;) {
-    // ---- a value (or, right after `[` / `{`, possibly the closer) ----
     if (i >= n) return INVALID;
     const c = text.charCodeAt(i);
-    if (c === OPEN_ARRAY) {
-      i++;
-      open(0);
-      skipWs();
-      if (text.charCodeAt(i) === CLOSE_ARRAY) {
-        i++;
-        depth--;
-      } else continue; // a value follows
-    } else if (c === OPEN_OBJECT) {
-      i++;
-      open(1);
-      skipWs();
-      const k = text.charCodeAt(i);
-      if (k === CLOSE_OBJECT) {
-        i++;
-        depth--;
-      } else {
-        if (k !== QUOTE || !readString()) return INVALID;
-        skipWs();
-        if (text.charCodeAt(i) !== COLON) return INVALID;
-        i++;
-        skipWs();
-        continue; // the member's value follows
+    let empty = false;
+    if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
+      if (depth === scanStack.length) {
+        const bigger = new Uint8Array(scanStack.length * 2);
+        bigger.set(scanStack);
+        scanStack = bigger;
       }
-    } else if (c === QUOTE) {
-      if (!readString()) return INVALID;
-    } else if (c === MINUS || isDigit(c)) {
-      if (!readNumber()) return INVALID;
-    } else if (c === 0x74 /* t */) {
-      if (!readWord("true")) return INVALID;
-    } else if (c === 0x66 /* f */) {
-      if (!readWord("false")) return INVALID;
-    } else if (c === 0x6e /* n */) {
-      if (!readWord("null")) return INVALID;
-    } else return INVALID;
-
-    // ---- a value ended: close containers, or go on after a comma ----
-    for (;;) {
-      skipWs();
-      if (depth === 0) {
-        return i === n ? { valid: true, depth: maxDepth, containers } : INVALID;
-      }
+      const inObject = c === OPEN_OBJECT;
+      scanStack[depth] = inObject ? 1 : 0;
+      depth++;
+      containers++;
+      if (depth > maxDepth) maxDepth = depth;
+      i = skipWs(text, i + 1, n);
       const d = text.charCodeAt(i);
-      const inObject = stack[depth - 1] === 1;
-      if (d === COMMA) {
+      if ((inObject && d === CLOSE_OBJECT) || (!inObject && d === CLOSE_ARRAY)) {
         i++;
-        skipWs();
+        depth--;
+        empty = true;
+      } else {
         if (inObject) {
-          if (text.charCodeAt(i) !== QUOTE || !readString()) return INVALID;
-          skipWs();
-          if (text.charCodeAt(i) !== COLON) return INVALID;
-          i++;
-          skipWs();
+          i = readKey(text, i, n);
+          if (i < 0) return INVALID;
+        }
+        continue; // the first value follows
+      }
+    }
+    if (!empty) {
+      if (c === QUOTE) i = readString(text, i, n);
+      else if (c === MINUS || isDigit(c)) i = readNumber(text, i);
+      else if (c === 0x74 /* t */) i = text.startsWith("true", i) ? i + 4 : -1;
+      else if (c === 0x66 /* f */) i = text.startsWith("false", i) ? i + 5 : -1;
+      else if (c === 0x6e /* n */) i = text.startsWith("null", i) ? i + 4 : -1;
+      else return INVALID;
+      if (i < 0) return INVALID;
+    }
+    // A value ended: close containers, or go on after a comma.
+    for (;;) {
+      i = skipWs(text, i, n);
+      if (depth === 0) return i === n ? { valid: true, depth: maxDepth, containers } : INVALID;
+      const d = text.charCodeAt(i);
+      const inObject = scanStack[depth - 1] === 1;
+      if (d === COMMA) {
+        i = skipWs(text, i + 1, n);
+        if (inObject) {
+          i = readKey(text, i, n);
+          if (i < 0) return INVALID;
         }
         break; // the next value
       }
