@@ -67,7 +67,7 @@ const slowWasm = await fixtureWithTools("slow-host-call", ["env", "log"]);
   const inThread = await glue.instantiate(compile, { host: fns });
   // Baseline 2: the host's direct lowering (what the worker uses), in-thread.
   const direct = await glue.instantiate(compile, { host: fns }, (m, imports = {}) => {
-    const lowered = lowerHostImports(m, imports, fns);
+    const lowered = lowerHostImports(m, imports, fns, new Set(["http-request", "read-file", "write-file", "get-env", "log"]));
     const instance = new WebAssembly.Instance(m, lowered?.imports ?? imports);
     lowered?.attach(instance);
     return instance;

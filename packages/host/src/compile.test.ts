@@ -1,6 +1,7 @@
 import { buildFixture } from "@clawft/wasm-fixtures";
 import { describe, expect, it } from "vitest";
 import { ComponentCompiler } from "./compile.js";
+import { LoadWorker } from "./load-worker-client.js";
 
 const options = { maxMemoryBytes: 16 * 1024 * 1024, maxTableElements: 10_000 };
 
@@ -27,5 +28,51 @@ describe("ComponentCompiler memory cache", () => {
     const bad = new Uint8Array([0, 0x61, 0x73, 0x6d, 0x0d, 0, 1, 0, 1, 2, 3]);
     await expect(compiler.compile(bad, options)).rejects.toMatchObject({ code: "PLUGIN_INVALID" });
     expect(compiler.has(bad, options)).toBe(false);
+  });
+});
+
+describe("ComponentCompiler load work", () => {
+  it("T58 caps the glue jco generates (defence in depth behind the type scan): PLUGIN_TOO_COMPLEX naming maxGlueBytes", async () => {
+    const loader = new LoadWorker();
+    try {
+      const compiler = new ComponentCompiler(undefined, 2, loader, 1000);
+      const error = await compiler.compile(await buildFixture("tool-basic"), options).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: "PLUGIN_TOO_COMPLEX" });
+      expect((error as Error).message).toMatch(/^component too complex: generated glue \d+ bytes exceeds 1000 \(maxGlueBytes\)$/);
+      // The same worker then prepares a component under the cap.
+      const ok = new ComponentCompiler(undefined, 2, loader);
+      const compiled = await ok.compile(await buildFixture("tool-basic"), options);
+      expect(Object.keys(compiled.modules)).toEqual(["plugin.core.wasm", "plugin.core2.wasm", "plugin.core3.wasm"]);
+      expect(compiled.hostFunctions).toEqual(["http-request", "read-file", "write-file", "get-env", "log"]);
+      expect(compiled.glueCodeCache?.byteLength).toBeGreaterThan(0);
+    } finally {
+      await loader.close();
+    }
+  });
+
+  it("T62 an uncached component is transpiled and metered in the load worker's thread", async () => {
+    const { subscribe, unsubscribe } = await import("node:diagnostics_channel");
+    const { threadId } = await import("node:worker_threads");
+    const seen: Array<{ op: string; threadId: number; steps: string[] }> = [];
+    const onLoad = (m: unknown): void => void seen.push(m as (typeof seen)[number]);
+    subscribe("clawft:load", onLoad);
+    const loader = new LoadWorker();
+    try {
+      await new ComponentCompiler(undefined, 2, loader).compile(await buildFixture("empty-tool"), options);
+    } finally {
+      unsubscribe("clawft:load", onLoad);
+      await loader.close();
+    }
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.op).toBe("prepare");
+    expect(seen[0]?.threadId).not.toBe(threadId);
+    expect(seen[0]?.steps).toContain("transpile");
+    expect(seen[0]?.steps).toContain("meter:plugin.core.wasm");
+  });
+
+  it("a closed load worker refuses new work (PLUGIN_CLOSED)", async () => {
+    const loader = new LoadWorker();
+    await loader.close();
+    await expect(new ComponentCompiler(undefined, 2, loader).compile(await buildFixture("trap"), options)).rejects.toMatchObject({ code: "PLUGIN_CLOSED" });
   });
 });

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { debuglog } from "node:util";
 import { PluginError } from "./errors.js";
+import { LoadWorker, type PrepareOptions } from "./load-worker-client.js";
 import { meterCoreModule, meteringVersion } from "./metering.js";
 import { createGlueCodeCache } from "./runtime/glue-loader.js";
 
@@ -18,8 +19,23 @@ export interface CompiledComponent {
   metering: unknown;
   /** The component's imports as jco reports them (interface names). */
   imports: string[];
-  /** V8's code cache of the glue, made on the main thread (see runtime/glue-loader.ts). */
+  /** The functions of the component's own `host` import: the only host functions its worker binds (T60). */
+  hostFunctions: string[];
+  /** V8's code cache of the glue, made by the load worker (see runtime/glue-loader.ts). */
   glueCodeCache: Uint8Array | undefined;
+}
+
+/** What the load worker hands back for an uncached component: everything but the compiled modules. */
+export interface PreparedComponent {
+  glue: string;
+  /** Metered core modules, by the file name the glue asks for. */
+  modules: Record<string, Uint8Array>;
+  metering: Record<string, unknown>;
+  imports: string[];
+  hostFunctions: string[];
+  glueCodeCache: Uint8Array | undefined;
+  /** What was done, in order (`transpile`, `meter:plugin.core.wasm`, `code-cache`): reported on `clawft:load`. */
+  steps: string[];
 }
 
 export interface CompileOptions {
@@ -28,7 +44,14 @@ export interface CompileOptions {
 }
 
 /** Bumped whenever the transpile/patch/meter pipeline changes (invalidates disk caches). */
-const PIPELINE_VERSION = "host-1";
+const PIPELINE_VERSION = "host-2";
+
+/**
+ * Largest glue jco may generate for one component. The JS example's is ~220 KB, a
+ * WAT fixture's ~165 KB. Defence in depth behind the type-complexity scan: whatever
+ * slips past it cannot hand a worker megabytes of generated code to load.
+ */
+export const MAX_GLUE_BYTES = 2 * 1024 * 1024;
 const JCO_VERSION = "1.35.0";
 
 /** The check jco 1.35's `_debugLog` runs on every call; patched out of the hot path. */
@@ -65,6 +88,7 @@ function enableExtendedConst(): void {
 interface DiskIndex {
   version: string;
   imports: string[];
+  hostFunctions: string[];
   metering: unknown;
   files: Record<string, string>;
 }
@@ -86,6 +110,8 @@ export class ComponentCompiler {
   constructor(
     private readonly cacheDir: string | undefined,
     private readonly maxMemoryEntries = MEMORY_CACHE_ENTRIES,
+    private readonly loader: LoadWorker = new LoadWorker(),
+    private readonly maxGlueBytes = MAX_GLUE_BYTES,
   ) {
     enableExtendedConst();
   }
@@ -134,39 +160,11 @@ export class ComponentCompiler {
       });
       if (cached) return cached;
     }
-    // jco is loaded on first use: a host whose components are all cached never loads it.
-    const { transpile } = await import("@bytecodealliance/jco");
-    let out: Awaited<ReturnType<typeof transpile>>;
-    try {
-      out = await transpile(wasm, {
-        name: "plugin",
-        instantiation: "async",
-        noTypescript: true,
-        // Never inline core modules as base64 into the glue: every one must come
-        // through getCoreModule so that it is metered.
-        base64Cutoff: 0,
-        wasiShim: false,
-        quiet: true,
-      });
-    } catch (error) {
-      throw new PluginError("PLUGIN_INVALID", `plugin component could not be transpiled: ${errorText(error)}`, {
-        cause: error,
-      });
-    }
-    const glueBytes = out.files["plugin.js"];
-    if (!glueBytes) throw new PluginError("PLUGIN_INVALID", "plugin component could not be transpiled: no glue");
-    const glue = patchGlue(Buffer.from(glueBytes).toString("utf8"));
-    const metered: Record<string, Uint8Array> = {};
-    const metering: Record<string, unknown> = {};
-    for (const [name, bytes] of Object.entries(out.files)) {
-      if (!name.endsWith(".wasm")) continue;
-      const m = await meterCoreModule(bytes, options);
-      metered[name] = m.bytes;
-      metering[name] = m.meta;
-    }
-    const compiled = await compileModules(key, glue, metered, metering, out.imports);
+    // The transpile and the metering run in the load worker, never on this thread (T62).
+    const prepared = await this.loader.prepare(wasm, { ...options, maxGlueBytes: this.maxGlueBytes });
+    const compiled = await compileModules(key, prepared.glue, prepared.modules, prepared.metering, prepared.imports, prepared.hostFunctions, prepared.glueCodeCache);
     if (this.cacheDir) {
-      await this.writeDisk(key, glue, metered, metering, out.imports).catch((error: unknown) => {
+      await this.writeDisk(key, prepared).catch((error: unknown) => {
         debug("component cache write failed %s: %o", key, error);
       });
     }
@@ -189,17 +187,13 @@ export class ComponentCompiler {
     if (!glueBytes) return undefined;
     const modules: Record<string, Uint8Array> = {};
     for (const [name, bytes] of Object.entries(files)) if (name.endsWith(".wasm")) modules[name] = bytes;
-    return compileModules(key, Buffer.from(glueBytes).toString("utf8"), modules, index.metering, index.imports);
+    if (!Array.isArray(index.hostFunctions)) return undefined;
+    return compileModules(key, Buffer.from(glueBytes).toString("utf8"), modules, index.metering, index.imports, index.hostFunctions, files["glue.cache"]);
   }
 
   /** Writes the entry into a temp folder, then renames it into place (atomic). */
-  private async writeDisk(
-    key: string,
-    glue: string,
-    modules: Record<string, Uint8Array>,
-    metering: unknown,
-    imports: string[],
-  ): Promise<void> {
+  private async writeDisk(key: string, prepared: PreparedComponent): Promise<void> {
+    const { glue, modules, metering, imports, hostFunctions, glueCodeCache } = prepared;
     const root = this.cacheDir as string;
     await mkdir(root, { recursive: true });
     const tmp = join(root, `.tmp-${key}-${randomBytes(6).toString("hex")}`);
@@ -212,7 +206,11 @@ export class ComponentCompiler {
         await writeFile(join(tmp, name), bytes);
         files[name] = sha256(bytes);
       }
-      const index: DiskIndex = { version: PIPELINE_VERSION, imports, metering, files };
+      if (glueCodeCache) {
+        await writeFile(join(tmp, "glue.cache"), glueCodeCache);
+        files["glue.cache"] = sha256(glueCodeCache);
+      }
+      const index: DiskIndex = { version: PIPELINE_VERSION, imports, hostFunctions, metering, files };
       await writeFile(join(tmp, "index.json"), JSON.stringify(index));
       const dest = join(root, key);
       const existing = await readdir(dest).catch(() => undefined);
@@ -231,6 +229,8 @@ async function compileModules(
   bytes: Record<string, Uint8Array>,
   metering: unknown,
   imports: string[],
+  hostFunctions: string[],
+  glueCodeCache: Uint8Array | undefined,
 ): Promise<CompiledComponent> {
   const modules: Record<string, WebAssembly.Module> = {};
   for (const [name, b] of Object.entries(bytes)) {
@@ -242,7 +242,61 @@ async function compileModules(
       });
     }
   }
-  return { key, glue, modules, metering, imports, glueCodeCache: createGlueCodeCache(glue) };
+  return { key, glue, modules, metering, imports, hostFunctions, glueCodeCache };
+}
+
+/**
+ * The load worker's part of compiling an uncached component (runtime/load-worker.ts):
+ * jco's transpile, the glue size cap, metering of every core module and V8's code
+ * cache of the glue. Never called on the main thread.
+ */
+export async function prepareComponent(wasm: Uint8Array, options: PrepareOptions): Promise<PreparedComponent> {
+  enableExtendedConst();
+  const steps: string[] = [];
+  // jco is loaded on first use: a host whose components are all cached never loads it.
+  const { transpile } = await import("@bytecodealliance/jco");
+  let out: Awaited<ReturnType<typeof transpile>>;
+  try {
+    out = await transpile(wasm, {
+      name: "plugin",
+      instantiation: "async",
+      noTypescript: true,
+      // Never inline core modules as base64 into the glue: every one must come
+      // through getCoreModule so that it is metered.
+      base64Cutoff: 0,
+      wasiShim: false,
+      quiet: true,
+    });
+    steps.push("transpile");
+  } catch (error) {
+    throw new PluginError("PLUGIN_INVALID", `plugin component could not be transpiled: ${errorText(error)}`, {
+      cause: error,
+    });
+  }
+  const glueBytes = out.files["plugin.js"];
+  if (!glueBytes) throw new PluginError("PLUGIN_INVALID", "plugin component could not be transpiled: no glue");
+  /** Defence in depth behind the type scan: stops a worker being handed megabytes of generated code. */
+  if (glueBytes.byteLength > options.maxGlueBytes) {
+    throw new PluginError(
+      "PLUGIN_TOO_COMPLEX",
+      `component too complex: generated glue ${glueBytes.byteLength} bytes exceeds ${options.maxGlueBytes} (maxGlueBytes)`,
+    );
+  }
+  const glue = patchGlue(Buffer.from(glueBytes).toString("utf8"));
+  const metered: Record<string, Uint8Array> = {};
+  const metering: Record<string, unknown> = {};
+  for (const [name, bytes] of Object.entries(out.files)) {
+    if (!name.endsWith(".wasm")) continue;
+    const m = await meterCoreModule(bytes, options);
+    metered[name] = m.bytes;
+    metering[name] = m.meta;
+    steps.push(`meter:${name}`);
+  }
+  const { scanComponent } = await import("@clawft/wit-bindings");
+  const hostFunctions = [...scanComponent(wasm).hostImportFunctions];
+  const glueCodeCache = createGlueCodeCache(glue);
+  steps.push("code-cache");
+  return { glue, modules: metered, metering, imports: out.imports, hostFunctions, glueCodeCache, steps };
 }
 
 function errorText(error: unknown): string {

@@ -16,6 +16,9 @@ export type PluginErrorCode =
   | "PLUGIN_RESULT_TOO_LARGE"
   | "PLUGIN_RESULT_TOO_DEEP"
   | "PLUGIN_RESULT_TOO_COMPLEX"
+  | "PLUGIN_TOO_COMPLEX"
+  | "PLUGIN_UNKNOWN_EXPORT"
+  | "PLUGIN_UNWIRED_HOST_IMPORT"
   | "PLUGIN_CLOSED";
 
 export interface PluginErrorOptions extends ClawftErrorOptions {

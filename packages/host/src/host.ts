@@ -14,7 +14,7 @@ import { SandboxedFileSystem } from "@clawft/sandbox-fs";
 import { SandboxedHttpClient } from "@clawft/sandbox-http";
 import { ComponentCompiler, type CompiledComponent } from "./compile.js";
 import { PluginError } from "./errors.js";
-import { moduleSizeProblem } from "./module-size.js";
+import { moduleSizeProblemAsync } from "./module-size.js";
 import { HostCallHandler, type HostCallSession, type PluginFileSystem, type PluginHttpClient } from "./host-calls.js";
 import {
   type Approvals,
@@ -23,7 +23,8 @@ import {
   type SandboxContext,
   resolveHostOptions,
 } from "./options.js";
-import { checkComponent, parseDescribeJson, type PluginDescription } from "./validate.js";
+import { LoadWorker } from "./load-worker-client.js";
+import { parseDescribeJson, type PluginDescription } from "./validate.js";
 import { ResourceExhaustedError } from "./metering.js";
 import type { Worker } from "node:worker_threads";
 import { SpareWorkers, startPluginWorker } from "./runtime/spare-workers.js";
@@ -118,8 +119,11 @@ class PluginHost implements Host {
   /** Workers started ahead of need; shared by this host's plugins, each worker given to one plugin only. */
   private readonly workers: SpareWorkers;
 
+  /** The worker thread that checks, transpiles and meters this host's uncached components (T62). */
+  private readonly loader = new LoadWorker();
+
   constructor(private readonly options: ResolvedHostOptions) {
-    this.compiler = new ComponentCompiler(options.cacheDir);
+    this.compiler = new ComponentCompiler(options.cacheDir, undefined, this.loader);
     this.workers = new SpareWorkers(options.spareWorkers);
   }
 
@@ -174,7 +178,8 @@ class PluginHost implements Host {
     }
     const wasm = input.wasm;
     // Size limits (T36): stop a huge module before any parsing, transpiling or compiling.
-    const tooLarge = moduleSizeProblem(wasm, this.options);
+    // Async: the gzip runs on zlib's thread pool, not this thread (~100 ms for a 1 MB component).
+    const tooLarge = await moduleSizeProblemAsync(wasm, this.options);
     if (tooLarge) throw new PluginError("PLUGIN_TOO_LARGE", tooLarge, { pluginId });
     // Without a spare waiting, the plugin's worker starts booting now, in parallel with
     // the checks, the transpile and the metering below (a Node worker needs 30-100 ms
@@ -187,7 +192,8 @@ class PluginHost implements Host {
       // The world check's verdict depends only on the bytes: a component that passed once is not re-checked.
       const digest = createHash("sha256").update(wasm).digest("hex");
       if (!this.validated.has(digest)) {
-        await checkComponent(wasm, pluginId, this.options.wasi);
+        // In the load worker: the scan and jco's decoder never run on this thread.
+        await this.loader.check(wasm, pluginId, this.options.wasi);
         this.validated.add(digest);
       }
       const t1 = performance.now();
@@ -370,6 +376,7 @@ class PluginHost implements Host {
     await Promise.all([...this.plugins].map((p) => p.close()));
     await this.workers.close();
     this.compiler.clear();
+    await this.loader.close();
   }
 }
 

@@ -7,8 +7,10 @@ export type { PluginDescription, ToolDescription } from "@clawft/wit-bindings";
 
 /**
  * Checks the component before anything runs (world check by @clawft/wit-bindings):
- * it must export the `plugin` interface with the world's types and import nothing
- * but `host`. Any `wasi:*` import is refused by name: this host gives plugins no
+ * first a strict scan of its binary bounds its type complexity before any code
+ * generation (`PLUGIN_TOO_COMPLEX`: a type bomb would make jco's decoder and glue
+ * huge); then it must export the `plugin` interface with the world's types and no
+ * other export (`PLUGIN_UNKNOWN_EXPORT`), and import nothing but `host`. Any `wasi:*` import is refused by name: this host gives plugins no
  * WASI at all (never jco's preview2 shim, which exposes the real filesystem and
  * environment), so a toolchain must avoid them (e.g. `componentize-qjs --stub-wasi`).
  */
@@ -36,6 +38,18 @@ export async function checkComponent(wasm: Uint8Array, pluginId: string, wasiMod
   if (first.code === "WIT_FORBIDDEN_IMPORT") {
     // wit-bindings' messages already start with "forbidden import: <name>".
     throw new PluginError("PLUGIN_FORBIDDEN_IMPORT", issues, { pluginId });
+  }
+  if (first.code === "WIT_TOO_COMPLEX") {
+    // "component too complex: <what> <n> exceeds <limit> (<option>)", found before any code generation (T58).
+    throw new PluginError("PLUGIN_TOO_COMPLEX", first.message, { pluginId });
+  }
+  if (first.code === "WIT_UNWIRED_HOST_IMPORT") {
+    // "host import not wired: core imports host/log are not lowered from the component's host import (...)" (T60).
+    throw new PluginError("PLUGIN_UNWIRED_HOST_IMPORT", issues, { pluginId });
+  }
+  if (first.code === "WIT_UNKNOWN_EXPORT") {
+    // "unknown export: <name> ..." (T59).
+    throw new PluginError("PLUGIN_UNKNOWN_EXPORT", issues, { pluginId });
   }
   throw new PluginError("PLUGIN_INVALID", `not a clawft plugin component: ${issues}`, { pluginId });
 }

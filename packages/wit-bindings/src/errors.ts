@@ -8,10 +8,16 @@ export type WitErrorCode =
   | "WIT_INVALID_COMPONENT"
   /** Larger than `maxBytes`. */
   | "WIT_TOO_LARGE"
+  /** Types or structure over the scanner's limits (`limits`), found before any code generation. */
+  | "WIT_TOO_COMPLEX"
   /** The `plugin` export, or one of its functions, is missing. */
   | "WIT_MISSING_EXPORT"
   /** An export of the world has the wrong type (a function where an interface is expected, a wrong signature). */
   | "WIT_WRONG_EXPORT_TYPE"
+  /** An export besides the world's `plugin` interface (and componentize-qjs's top-level `init: func()`), or an extra function in `plugin`. */
+  | "WIT_UNKNOWN_EXPORT"
+  /** A core module imports a `host` function that the component's own `host` import does not declare (so it cannot be lowered from it). */
+  | "WIT_UNWIRED_HOST_IMPORT"
   /** An import other than the `host` interface of the world with the right function types (and `wasi:*` unless allowed). */
   | "WIT_FORBIDDEN_IMPORT";
 

@@ -8,6 +8,14 @@ export {
   type InspectOptions,
 } from "./inspect.js";
 export {
+  scanComponent,
+  resolveComponentLimits,
+  DEFAULT_COMPONENT_LIMITS,
+  type ComponentLimits,
+  type ResolvedComponentLimits,
+  type ComponentScan,
+} from "./scan.js";
+export {
   validatePluginComponent,
   assertPluginComponent,
   type PluginVerdict,

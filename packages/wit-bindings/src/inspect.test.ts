@@ -53,8 +53,12 @@ describe("inspectComponent", () => {
     );
   }, 60_000);
 
-  it("every fixture can be inspected", async () => {
+  it("every fixture can be inspected (but the type bomb, refused before jco decodes it)", async () => {
     for (const name of fixtureNames) {
+      if (name === "nested-types") {
+        await expect(inspectComponent(await buildFixture(name))).rejects.toMatchObject({ code: "WIT_TOO_COMPLEX" });
+        continue;
+      }
       const inspection = await inspectComponent(await buildFixture(name));
       expect(inspection.imports.length, name).toBeGreaterThan(0);
     }

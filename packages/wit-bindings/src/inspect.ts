@@ -1,6 +1,7 @@
 import { debuglog } from "node:util";
 import { componentWit } from "@bytecodealliance/jco";
 import { WitOptionsError, WitValidationError } from "./errors.js";
+import { resolveComponentLimits, scanComponent, type ComponentLimits, type ComponentScan, type ResolvedComponentLimits } from "./scan.js";
 import { parseWit, type WitFunction } from "./wit-text.js";
 
 const debug = debuglog("clawft");
@@ -32,6 +33,8 @@ export interface ComponentInspection {
   readonly exports: readonly ComponentItem[];
   /** The component's WIT as jco prints it (`componentWit`). */
   readonly wit: string;
+  /** What the strict binary scan counted (type complexity, structure, `host` imports of the component and of its core modules). */
+  readonly scan: ComponentScan;
 }
 
 export interface InspectOptions {
@@ -40,10 +43,17 @@ export interface InspectOptions {
    * @default 67108864 (64 MiB)
    */
   maxBytes?: number;
+  /**
+   * Type-complexity and structure limits, checked by a strict scan of the binary
+   * before jco decodes it (`WIT_TOO_COMPLEX`); see `scanComponent`.
+   * @default DEFAULT_COMPONENT_LIMITS
+   */
+  limits?: ComponentLimits;
 }
 
 interface ResolvedInspectOptions {
   readonly maxBytes: number;
+  readonly limits: ResolvedComponentLimits;
 }
 
 const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
@@ -52,7 +62,7 @@ export function resolveInspectOptions(options: InspectOptions = {}): ResolvedIns
   if (typeof options !== "object" || options === null) throw new WitOptionsError("options must be an object");
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) throw new WitOptionsError("maxBytes must be a positive integer");
-  return Object.freeze({ maxBytes });
+  return Object.freeze({ maxBytes, limits: resolveComponentLimits(options.limits) });
 }
 
 const MAGIC = [0x00, 0x61, 0x73, 0x6d];
@@ -99,12 +109,14 @@ function checkPreamble(bytes: Uint8Array, options: ResolvedInspectOptions): void
 /**
  * The imports and exports of a component, read by jco's own decoder
  * (`componentWit`), with the function signatures of inline interfaces.
- * Throws a `WitValidationError` (`WIT_NOT_A_COMPONENT`, `WIT_INVALID_COMPONENT`, `WIT_TOO_LARGE`).
+ * Throws a `WitValidationError` (`WIT_NOT_A_COMPONENT`, `WIT_INVALID_COMPONENT`, `WIT_TOO_LARGE`, `WIT_TOO_COMPLEX`).
  */
 export async function inspectComponent(input: Uint8Array | ArrayBuffer, options?: InspectOptions): Promise<ComponentInspection> {
   const resolved = resolveInspectOptions(options);
   const bytes = toBytes(input);
   checkPreamble(bytes, resolved);
+  // Before jco's decoder: it prints every type expanded, so a type bomb would cost it as much as the glue.
+  const scan = scanComponent(bytes, resolved.limits);
   let wit: string;
   try {
     wit = await componentWit(bytes);
@@ -143,5 +155,5 @@ export async function inspectComponent(input: Uint8Array | ArrayBuffer, options?
     (item.direction === "import" ? imports : exports).push(Object.freeze(entry));
   }
   debug("inspectComponent: %d bytes, imports [%s], exports [%s]", bytes.length, imports.map((i) => i.name).join(", "), exports.map((e) => e.name).join(", "));
-  return Object.freeze({ imports: Object.freeze(imports), exports: Object.freeze(exports), wit });
+  return Object.freeze({ imports: Object.freeze(imports), exports: Object.freeze(exports), wit, scan });
 }

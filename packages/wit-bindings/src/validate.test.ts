@@ -37,7 +37,17 @@ const GOOD = [
   "init-error-huge",
 ] as const satisfies readonly FixtureName[];
 
-const BAD: Record<Exclude<FixtureName, (typeof GOOD)[number]>, { code: WitErrorCode; item: string; message: string }> = {
+const BAD: Record<Exclude<FixtureName, (typeof GOOD)[number]>, { code: WitErrorCode; item?: string; message: string }> = {
+  "nested-types": {
+    code: "WIT_TOO_COMPLEX",
+    message: "component too complex: expanded type size 8191 exceeds 4096 (maxTypeSize)",
+  },
+  "extra-export": {
+    code: "WIT_UNKNOWN_EXPORT",
+    item: "admin",
+    message:
+      "unknown export: admin is an interface (a clawft plugin exports only the plugin interface of clawft:plugin@0.1.0 and componentize-qjs's init: func(shim: string, script: string, entry-path: option<string>, disable-gc: bool) -> result<_, string>)",
+  },
   "wasi-import": {
     code: "WIT_FORBIDDEN_IMPORT",
     item: "wasi:cli/environment@0.2.3",
@@ -84,7 +94,8 @@ describe("validatePluginComponent on every fixture", () => {
   }
 
   for (const [name, expected] of Object.entries(BAD) as Array<[FixtureName, (typeof BAD)[keyof typeof BAD]]>) {
-    it(`${name} is refused with ${expected.code}, naming ${expected.item}`, async () => {
+    const id = expected.code === "WIT_TOO_COMPLEX" ? "T58 " : expected.code === "WIT_UNKNOWN_EXPORT" ? "T59 " : "";
+    it(`${id}${name} is refused with ${expected.code}, naming ${expected.item ?? "the limit"}`, async () => {
       const verdict = await validatePluginComponent(bytes.get(name)!);
       expect(verdict.ok).toBe(false);
       expect(verdict.errors).toEqual([expected]);
@@ -172,7 +183,7 @@ describe("world-level functions", () => {
 });
 
 describe("extra functions in the plugin interface", () => {
-  it("are allowed and listed as plugin.<name>", async () => {
+  it("T59 are refused (WIT_UNKNOWN_EXPORT) and listed as plugin.<name>", async () => {
     const wit = witSource.replace("describe: func() -> string;", "describe: func() -> string;\n    version: func() -> u32;");
     expect(wit).toContain("version: func() -> u32;");
     const component = await componentFromWat(
@@ -193,13 +204,16 @@ describe("extra functions in the plugin interface", () => {
       "plugin",
     );
     const verdict = await validatePluginComponent(component);
-    expect(verdict.ok).toBe(true);
+    expect(verdict.ok).toBe(false);
+    expect(verdict.errors).toEqual([
+      { code: "WIT_UNKNOWN_EXPORT", item: "plugin.version", message: "unknown export: plugin.version is not a function of the plugin interface" },
+    ]);
     expect(verdict.extraExports).toEqual(["plugin.version"]);
   });
 });
 
 describe("the componentize-qjs example plugin", () => {
-  it("fits the world; its extra top-level init export is allowed and listed", async () => {
+  it("T59 fits the world; its extra top-level init export (componentize-qjs's exact type) is allowed and listed", async () => {
     const verdict = await validatePluginComponent(jsPlugin);
     expect(verdict.errors).toEqual([]);
     expect(verdict.ok).toBe(true);
@@ -233,7 +247,7 @@ describe("not a component", () => {
     ["empty input", () => new Uint8Array(0), "WIT_NOT_A_COMPONENT", "not a WebAssembly component: empty input"],
     ["garbage", () => new TextEncoder().encode("#!/bin/sh\necho pwned\n"), "WIT_NOT_A_COMPONENT", "not a WebAssembly component: no component preamble"],
     ["a core module", () => buildFixtureCoreModule("tool-basic"), "WIT_NOT_A_COMPONENT", "not a WebAssembly component: this is a core WebAssembly module"],
-    ["a truncated component", () => bytes.get("tool-basic")!.subarray(0, 100), "WIT_INVALID_COMPONENT", "invalid component: jco cannot decode it"],
+    ["a truncated component", () => bytes.get("tool-basic")!.subarray(0, 100), "WIT_INVALID_COMPONENT", "invalid component: length past the end of its section"],
   ];
   for (const [label, make, code, start] of cases) {
     it(`${label} → ${code}`, async () => {

@@ -24,12 +24,14 @@ export interface PluginVerdict {
   readonly errors: readonly WitIssue[];
   readonly imports: readonly ComponentItem[];
   readonly exports: readonly ComponentItem[];
-  /** Exports besides the world's (componentize-qjs adds a top-level `init`): allowed, listed: `init`, `plugin.extra`. */
+  /** Exports besides the world's, listed: `init` (componentize-qjs's, allowed), `plugin.extra`, `admin` (each also a `WIT_UNKNOWN_EXPORT` error). */
   readonly extraExports: readonly string[];
   /** The `wasi:*` imports, by name: `wasi:cli/environment@0.2.3`. */
   readonly wasiImports: readonly string[];
   /** The component's WIT as jco prints it ("" when it is not a component). */
   readonly wit: string;
+  /** The functions of the component's own `host` import (what a runtime may bind; empty when it imports no `host`). */
+  readonly hostFunctions: readonly string[];
 }
 
 function issue(code: WitErrorCode, message: string, item?: string): WitIssue {
@@ -43,10 +45,43 @@ function resolveValidateOptions(options: ValidateOptions = {}) {
   return Object.freeze({ ...inspect, allowWasiImports });
 }
 
-/** Checks the `plugin` export: present, an interface, each function of the world with the world's type. */
+/**
+ * The one export a component may have besides the world's `plugin`: componentize-qjs's
+ * top-level `init` (its build-time snapshot entry point; the host never calls it), with its exact type.
+ */
+const TOOLCHAIN_EXPORTS: ReadonlyArray<{ name: string; signature: string; shape: string }> = [
+  {
+    name: "init",
+    signature: "func(shim: string, script: string, entry-path: option<string>, disable-gc: bool) -> result<_, string>",
+    shape: "func(string, string, option<string>, bool) -> result<_, string>",
+  },
+];
+
+/**
+ * Checks the `plugin` export: present, an interface, each function of the world with the world's
+ * type, nothing more; and no other export but the toolchain's known ones with their exact types.
+ * Stops: generated glue for exports nobody calls (an extra export is where a type bomb hides, and
+ * every export is code jco generates and the worker loads), and a plugin that offers the host
+ * entry points it never asked for.
+ */
 function checkExports(inspection: ComponentInspection, errors: WitIssue[], extra: string[]): void {
   const name = pluginWorld.exportName;
-  for (const item of inspection.exports) if (item.name !== name) extra.push(item.name);
+  for (const item of inspection.exports) {
+    if (item.name === name) continue;
+    extra.push(item.name);
+    const known = TOOLCHAIN_EXPORTS.find((k) => k.name === item.name);
+    const fn = item.kind === "function" ? item.functions?.[0] : undefined;
+    if (known === undefined || fn === undefined || fn.shape !== known.shape) {
+      const found = fn === undefined ? `an ${item.kind}` : fn.signature;
+      errors.push(
+        issue(
+          "WIT_UNKNOWN_EXPORT",
+          `unknown export: ${item.name} is ${found} (a clawft plugin exports only the ${name} interface of ${pluginWorld.package}${TOOLCHAIN_EXPORTS.map((k) => ` and componentize-qjs's ${k.name}: ${k.signature}`).join("")})`,
+          item.name,
+        ),
+      );
+    }
+  }
   const exported = inspection.exports.find((item) => item.name === name);
   if (exported === undefined) {
     errors.push(issue("WIT_MISSING_EXPORT", `missing export: ${name} (the ${pluginWorld.package} ${name} interface)`, name));
@@ -66,7 +101,10 @@ function checkExports(inspection: ComponentInspection, errors: WitIssue[], extra
     }
   }
   for (const actual of exported.functions) {
-    if (!pluginWorld.pluginFunctions.some((f) => f.name === actual.name)) extra.push(`${name}.${actual.name}`);
+    if (pluginWorld.pluginFunctions.some((f) => f.name === actual.name)) continue;
+    const item = `${name}.${actual.name}`;
+    extra.push(item);
+    errors.push(issue("WIT_UNKNOWN_EXPORT", `unknown export: ${item} is not a function of the ${name} interface`, item));
   }
 }
 
@@ -103,9 +141,31 @@ function checkImports(inspection: ComponentInspection, allowWasi: boolean, error
 }
 
 /**
+ * Checks that every core import from the module `host` names a function the component's own
+ * `host` import declares. Stops: a component that declares no `host` import (its world check
+ * shows `imports=[]`, so nobody consented to anything) but whose core module imports `host`/`log`
+ * or `host`/`get-env`, wired to a stub of its own, hoping the runtime binds host functions by core
+ * import name. A toolchain (wit-component) only emits core `host` imports for declared functions.
+ */
+function checkHostWiring(inspection: ComponentInspection, errors: WitIssue[]): void {
+  const hostName = pluginWorld.importName;
+  const declared = inspection.scan.hostImportFunctions;
+  const unwired = inspection.scan.coreHostImports.filter((name) => !declared.includes(name));
+  if (unwired.length === 0) return;
+  const said = declared.length === 0 ? "it declares none" : `it declares ${declared.map((f) => `${hostName}.${f}`).join(", ")}`;
+  errors.push(
+    issue(
+      "WIT_UNWIRED_HOST_IMPORT",
+      `host import not wired: core imports ${unwired.map((f) => `${hostName}/${f}`).join(", ")} are not lowered from the component's ${hostName} import (${said})`,
+      `${hostName}/${unwired[0] as string}`,
+    ),
+  );
+}
+
+/**
  * The verdict on a component as a clawft plugin: a component, exporting the `plugin`
- * interface with init / execute-tool / describe of the world's types (other exports
- * allowed and listed), importing nothing but the `host` interface with the world's
+ * interface with init / execute-tool / describe of the world's types (no other export
+ * but componentize-qjs's `init: func()`), importing nothing but the `host` interface with the world's
  * types (a subset of its functions is fine). Never throws for bad bytes: they are
  * a verdict with `ok: false`. Throws `WitOptionsError` for bad options.
  */
@@ -124,6 +184,7 @@ export async function validatePluginComponent(input: Uint8Array | ArrayBuffer, o
       extraExports: [],
       wasiImports: [],
       wit: "",
+      hostFunctions: [],
     });
     publish(verdict);
     return verdict;
@@ -133,6 +194,7 @@ export async function validatePluginComponent(input: Uint8Array | ArrayBuffer, o
   const wasiImports: string[] = [];
   checkExports(inspection, errors, extraExports);
   checkImports(inspection, resolved.allowWasiImports, errors, wasiImports);
+  checkHostWiring(inspection, errors);
   const verdict: PluginVerdict = Object.freeze({
     ok: errors.length === 0,
     errors: Object.freeze(errors),
@@ -141,6 +203,7 @@ export async function validatePluginComponent(input: Uint8Array | ArrayBuffer, o
     extraExports: Object.freeze(extraExports),
     wasiImports: Object.freeze(wasiImports),
     wit: inspection.wit,
+    hostFunctions: inspection.scan.hostImportFunctions,
   });
   publish(verdict);
   return verdict;

@@ -40,6 +40,8 @@ export const fixtureNames = [
   "oversized",
   "hostile-results",
   "init-error-huge",
+  "nested-types",
+  "extra-export",
 ] as const;
 
 export type FixtureName = (typeof fixtureNames)[number];

@@ -2,6 +2,9 @@ import { parse } from "@bytecodealliance/jco";
 import { beforeAll, describe, expect, it } from "vitest";
 import { canLowerDirectly, lowerHostImports, type HostFunctions, type HostResult } from "./host-lowering.js";
 
+/** Every function of the world's host interface, as a component importing all of them declares. */
+const ALL_DECLARED: ReadonlySet<string> = new Set(["http-request", "read-file", "write-file", "get-env", "log"]);
+
 /**
  * A core module shaped like a guest's bindings: it imports the five host
  * functions, exports its memory and a bump `cabi_realloc` (which grows the memory
@@ -65,7 +68,7 @@ function instantiate(fns: Partial<HostFunctions>): Guest {
       throw new Error(`jco trampoline ${name} was used`);
     };
   }
-  const lowered = lowerHostImports(guestModule, { host: jco }, all);
+  const lowered = lowerHostImports(guestModule, { host: jco }, all, ALL_DECLARED);
   if (!lowered) throw new Error("expected the direct lowering");
   const instance = new WebAssembly.Instance(guestModule, lowered.imports);
   lowered.attach(instance);
@@ -207,9 +210,31 @@ describe("direct lowering of the host imports (canonical ABI)", () => {
       writeFile: () => ({ tag: "ok", val: undefined }),
       getEnv: () => "v",
       log: () => undefined,
-    });
+    }, ALL_DECLARED);
     const getEnv = lowered?.imports.host?.["get-env"] as Fn;
     expect(() => getEnv(0, 1, RET)).toThrow("host call get-env: called before the guest finished instantiating");
+  });
+});
+
+describe("lowerHostImports binds only the component's own host import", () => {
+  it("T60 a core host import the component does not declare keeps jco's (the component's own) function; declared ones are lowered", () => {
+    const secrets: string[] = [];
+    const own = { "get-env": () => undefined, log: () => undefined };
+    const fns: HostFunctions = {
+      httpRequest: () => ({ tag: "ok", val: "" }),
+      readFile: () => ({ tag: "ok", val: "" }),
+      writeFile: () => ({ tag: "ok", val: undefined }),
+      getEnv: (name) => (secrets.push(name), "secret"),
+      log: () => undefined,
+    };
+    // Declares only log: get-env stays the component's own stub, log is the host's.
+    const onlyLog = lowerHostImports(guestModule, { host: own }, fns, new Set(["log"]));
+    expect(onlyLog?.imports.host?.["get-env"]).toBe(own["get-env"]);
+    expect(onlyLog?.imports.host?.log).not.toBe(own.log);
+    // Declares nothing (imports=[]): nothing of the host reaches it.
+    const none = lowerHostImports(guestModule, { host: own }, fns, new Set());
+    expect(none?.imports.host).toEqual(own);
+    expect(secrets).toEqual([]);
   });
 });
 
@@ -229,7 +254,7 @@ describe("canLowerDirectly", () => {
       writeFile: () => ({ tag: "ok", val: undefined }),
       getEnv: () => undefined,
       log: (_l, m) => logs.push(m),
-    });
+    }, ALL_DECLARED);
     if (!lowered) throw new Error("expected the direct lowering");
     lowered.attach(new WebAssembly.Instance(importedMemory, lowered.imports));
     Buffer.from(memory.buffer).write("from the imported memory", 100);
@@ -251,6 +276,6 @@ describe("canLowerDirectly", () => {
       ),
     ).toBe(false);
     expect(canLowerDirectly(await core(`(module (memory (export "memory") 1) (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) (i32.const 0)))`))).toBe(false);
-    expect(lowerHostImports(guestModule, {}, {} as HostFunctions)).toBeUndefined();
+    expect(lowerHostImports(guestModule, {}, {} as HostFunctions, ALL_DECLARED)).toBeUndefined();
   });
 });

@@ -177,11 +177,18 @@ class GuestMemory {
  * after instantiation (an import called before that traps with a clear message).
  * Undefined when `module` cannot be served directly (see {@link canLowerDirectly}):
  * keep jco's imports then.
+ *
+ * Only functions in `declared` (the component's own `host` import) are replaced;
+ * any other `host` entry keeps what jco wired (the component's own function). Stops:
+ * a component that imports nothing, or only `log`, whose core module imports
+ * `host`/`get-env` wired to a stub of its own — binding by core import name alone
+ * would hand it the real function.
  */
 export function lowerHostImports(
   module: WebAssembly.Module,
   imports: WebAssembly.Imports,
   fns: HostFunctions,
+  declared: ReadonlySet<string>,
 ): { imports: WebAssembly.Imports; attach(instance: WebAssembly.Instance): void } | undefined {
   const shape = directLoweringShape(module);
   const jcoHost = imports[HOST_IMPORT_MODULE];
@@ -189,8 +196,8 @@ export function lowerHostImports(
   const lowered = directHostFunctions(fns);
   const host: WebAssembly.ModuleImports = {};
   for (const name of Object.keys(jcoHost)) {
-    const f = lowered.functions[name];
-    if (f) host[name] = f;
+    const f = declared.has(name) ? lowered.functions[name] : undefined;
+    host[name] = f ?? (jcoHost[name] as WebAssembly.ImportValue);
   }
   let imported: WebAssembly.Memory | undefined;
   if (shape.memoryImport) {

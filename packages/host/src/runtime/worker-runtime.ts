@@ -95,6 +95,7 @@ export class WorkerRuntime {
       idleSpin: IDLE_SPIN,
       wasi: compiled.imports.filter((name) => name.startsWith("wasi:")),
       maxResultBytes,
+      hostFunctions: [...compiled.hostFunctions],
     };
     this.threadId = worker.threadId;
     worker.on("error", (error) => {

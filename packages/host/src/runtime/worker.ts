@@ -47,6 +47,8 @@ export interface WorkerInit {
   metering: unknown;
   /** `wasi:*` imports to serve with the deny-everything stubs (empty unless the operator opted in). */
   wasi: string[];
+  /** The functions of the component's own `host` import (`log`, `get-env`): the only ones bound. */
+  hostFunctions: string[];
   /** Spin iterations before blocking on Atomics.wait during a host call. */
   spin: number;
   /** Spin iterations after a call ends before blocking until the next command. */
@@ -162,6 +164,27 @@ const hostImports: HostFunctions = {
   },
 };
 
+/** jco's name for each host function (what the glue reads from `imports.host`). */
+const GLUE_NAMES: Readonly<Record<string, keyof HostFunctions>> = {
+  "http-request": "httpRequest",
+  "read-file": "readFile",
+  "write-file": "writeFile",
+  "get-env": "getEnv",
+  log: "log",
+};
+
+/**
+ * Host functions are bound only from the component's own `host` import: the glue gets
+ * just the declared ones (nothing at all when it declares none), and the direct lowering
+ * replaces only core imports of those names (T60).
+ */
+const declaredHost: ReadonlySet<string> = new Set(init.hostFunctions.filter((name) => GLUE_NAMES[name] !== undefined));
+const glueHost: Partial<HostFunctions> = {};
+for (const name of declaredHost) {
+  const key = GLUE_NAMES[name] as keyof HostFunctions;
+  Object.assign(glueHost, { [key]: hostImports[key] });
+}
+
 const { instantiate } = await loadGlue<{ instantiate: Instantiate }>(init.glue, init.glueCodeCache);
 const moduleNames = new Map<WebAssembly.Module, string>(Object.entries(init.modules).map(([n, m]) => [m, n]));
 
@@ -187,7 +210,7 @@ function instantiateGuest(): PluginExports {
     if (!moduleNames.has(module)) throw new Error("refusing to instantiate a core module that was not metered");
     // The module that calls the host gets the direct lowering instead of jco's
     // trampolines (which cost several microseconds of bookkeeping per call).
-    const direct = lowerHostImports(module, imports, hostImports);
+    const direct = lowerHostImports(module, imports, hostImports, declaredHost);
     if (direct) imports = direct.imports;
     const instance = new WebAssembly.Instance(module, meter.withImports(module, imports));
     direct?.attach(instance);
@@ -196,7 +219,11 @@ function instantiateGuest(): PluginExports {
     }
     return instance;
   };
-  const result = instantiate(getCoreModule, { ...wasiImports(init.wasi), host: hostImports }, instantiateCore);
+  const result = instantiate(
+    getCoreModule,
+    { ...wasiImports(init.wasi), ...(declaredHost.size > 0 ? { host: glueHost } : {}) },
+    instantiateCore,
+  );
   return result.plugin;
 }
 
