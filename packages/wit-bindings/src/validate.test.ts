@@ -212,6 +212,62 @@ describe("extra functions in the plugin interface", () => {
   });
 });
 
+describe("core host imports must come from the component's own host import", () => {
+  /** A component whose main module imports `host` functions wired to a stub of its own; `declare` lists what its own host import declares. */
+  const unwired = async (declare: string[]): Promise<Uint8Array> => {
+    const { parse } = await import("@bytecodealliance/jco");
+    const hostType = declare.includes("log") ? `(type $host (instance (export "log" (func (param "level" u8) (param "message" string)))))
+      (import "host" (instance $host (type $host)))` : "";
+    return parse(`(component ${hostType}
+      (core module $stub (func (export "log") (param i32 i32 i32)) (func (export "get-env") (param i32 i32 i32)))
+      (core instance $stub (instantiate $stub))
+      (core module $main
+        (import "host" "log" (func (param i32 i32 i32)))
+        (import "host" "get-env" (func (param i32 i32 i32)))
+        (memory (export "memory") 1)
+        (func (export "realloc") (param i32 i32 i32 i32) (result i32) (i32.const 64))
+        (func (export "init") (result i32) (i32.const 0))
+        (func (export "run") (param i32 i32 i32 i32) (result i32) (i32.const 0))
+        (func (export "describe") (result i32) (i32.const 0)))
+      (core instance $main (instantiate $main (with "host" (instance $stub))))
+      (alias core export $main "memory" (core memory $mem))
+      (alias core export $main "realloc" (core func $realloc))
+      (type $unit (result (error string)))
+      (type $text (result string (error string)))
+      (func $init (result $unit) (canon lift (core func $main "init") (memory $mem)))
+      (func $run (param "tool-name" string) (param "params-json" string) (result $text) (canon lift (core func $main "run") (memory $mem) (realloc $realloc)))
+      (func $describe (result string) (canon lift (core func $main "describe") (memory $mem)))
+      (instance $plugin (export "init" (func $init)) (export "execute-tool" (func $run)) (export "describe" (func $describe)))
+      (export "plugin" (instance $plugin)))`);
+  };
+
+  it("T60 a component that imports nothing but whose core module imports host/log and host/get-env is WIT_UNWIRED_HOST_IMPORT", async () => {
+    const verdict = await validatePluginComponent(await unwired([]));
+    expect(verdict.imports).toEqual([]);
+    expect(verdict.hostFunctions).toEqual([]);
+    expect(verdict.errors).toEqual([
+      {
+        code: "WIT_UNWIRED_HOST_IMPORT",
+        item: "host/get-env",
+        message: "host import not wired: core imports host/get-env, host/log are not lowered from the component's host import (it declares none)",
+      },
+    ]);
+  });
+
+  it("T60 a component that declares only host.log but whose core module also imports host/get-env is refused, naming get-env", async () => {
+    const verdict = await validatePluginComponent(await unwired(["log"]));
+    expect(verdict.hostFunctions).toEqual(["log"]);
+    expect(verdict.errors.map((e) => e.message)).toEqual([
+      "host import not wired: core imports host/get-env are not lowered from the component's host import (it declares host.log)",
+    ]);
+  });
+
+  it("every WAT fixture's and the JS example's core host imports are declared (hostFunctions)", async () => {
+    expect((await validatePluginComponent(bytes.get("host-calls")!)).hostFunctions).toEqual(["http-request", "read-file", "write-file", "get-env", "log"]);
+    expect((await validatePluginComponent(jsPlugin)).hostFunctions).toEqual(["http-request", "read-file", "write-file", "get-env", "log"]);
+  });
+});
+
 describe("the componentize-qjs example plugin", () => {
   it("T59 fits the world; its extra top-level init export (componentize-qjs's exact type) is allowed and listed", async () => {
     const verdict = await validatePluginComponent(jsPlugin);

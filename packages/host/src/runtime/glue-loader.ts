@@ -6,13 +6,14 @@
  * parsing and compiling, on the path of the call that waits for the instance.
  * jco's async-instantiation glue is one module with two exports and no static
  * imports, so it can run as a classic script wrapped in a function, and a script
- * accepts a code cache. The main thread compiles the glue once per component
+ * accepts a code cache. The load worker compiles the glue once per component
  * (never running it) and keeps the cache with the compiled component; workers
  * start from it (measured: 3.5–6 ms → 0.3 ms). V8 checks that a cache matches the
  * exact source, its version and its flags, and ignores it otherwise.
  *
- * The cache is made on the main thread only, never taken from a worker: a worker
- * runs guest code, and nothing a worker produces may reach another worker.
+ * The cache is made by the host's load worker (runtime/load-worker.ts), a thread
+ * that never runs guest code, never taken from a plugin worker: a plugin worker
+ * runs guest code, and nothing a plugin worker produces may reach another worker.
  */
 import { Script } from "node:vm";
 
