@@ -10,9 +10,10 @@ export type { PluginDescription, ToolDescription } from "@clawft/wit-bindings";
  * first a strict scan of its binary bounds its type complexity before any code
  * generation (`PLUGIN_TOO_COMPLEX`: a type bomb would make jco's decoder and glue
  * huge); then it must export the `plugin` interface with the world's types and no
- * other export (`PLUGIN_UNKNOWN_EXPORT`), and import nothing but `host`. Any `wasi:*` import is refused by name: this host gives plugins no
- * WASI at all (never jco's preview2 shim, which exposes the real filesystem and
- * environment), so a toolchain must avoid them (e.g. `componentize-qjs --stub-wasi`).
+ * other export (`PLUGIN_UNKNOWN_EXPORT`), import nothing but `host`, and have no core
+ * `host` import its own `host` import does not declare (`PLUGIN_UNWIRED_HOST_IMPORT`).
+ * Any `wasi:*` import is refused by name: this host gives plugins no WASI at all
+ * (never jco's preview2 shim, which exposes the real filesystem and environment), so a toolchain must avoid them (e.g. `componentize-qjs --stub-wasi`).
  */
 export async function checkComponent(wasm: Uint8Array, pluginId: string, wasiMode: "refuse" | "deny" = "refuse"): Promise<void> {
   const { validatePluginComponent } = await import("@clawft/wit-bindings");
