@@ -70,6 +70,33 @@ describe("ComponentCompiler load work", () => {
     expect(seen[0]?.steps).toContain("meter:plugin.core.wasm");
   });
 
+  it("T58 a load worker that runs out of heap fails the job with PLUGIN_TOO_COMPLEX, and the next job starts a new worker (never a hang)", async () => {
+    // 8 MiB is too little for jco and metering themselves: every job ends the worker.
+    const loader = new LoadWorker(8);
+    try {
+      const compiler = new ComponentCompiler(undefined, 2, loader);
+      for (const name of ["tool-basic", "empty-tool"] as const) {
+        const error = await compiler.compile(await buildFixture(name), options).catch((e: unknown) => e);
+        expect(error, name).toMatchObject({
+          code: "PLUGIN_TOO_COMPLEX",
+          message: "component too complex: preparing it used more than 8 MiB (the load worker's heap)",
+        });
+      }
+    } finally {
+      await loader.close();
+    }
+  });
+
+  it("T58 the load worker scans again before transpiling: a type bomb is refused even when the world check was skipped", async () => {
+    const loader = new LoadWorker();
+    try {
+      const error = await new ComponentCompiler(undefined, 2, loader).compile(await buildFixture("nested-types"), options).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: "PLUGIN_TOO_COMPLEX", message: "component too complex: expanded type size 8191 exceeds 4096 (maxTypeSize)" });
+    } finally {
+      await loader.close();
+    }
+  });
+
   it("a closed load worker refuses new work (PLUGIN_CLOSED)", async () => {
     const loader = new LoadWorker();
     await loader.close();

@@ -253,6 +253,18 @@ async function compileModules(
 export async function prepareComponent(wasm: Uint8Array, options: PrepareOptions): Promise<PreparedComponent> {
   enableExtendedConst();
   const steps: string[] = [];
+  // The scan again, first: nothing the scan refuses is ever transpiled, even on a path that skipped the check.
+  const { scanComponent, WitValidationError } = await import("@clawft/wit-bindings");
+  let hostFunctions: string[];
+  try {
+    hostFunctions = [...scanComponent(wasm).hostImportFunctions];
+  } catch (error) {
+    if (WitValidationError.isInstance(error) && (error as { code: string }).code === "WIT_TOO_COMPLEX") {
+      throw new PluginError("PLUGIN_TOO_COMPLEX", (error as Error).message, { cause: error });
+    }
+    throw new PluginError("PLUGIN_INVALID", `plugin component could not be transpiled: ${errorText(error)}`, { cause: error });
+  }
+  steps.push("scan");
   // jco is loaded on first use: a host whose components are all cached never loads it.
   const { transpile } = await import("@bytecodealliance/jco");
   let out: Awaited<ReturnType<typeof transpile>>;
@@ -292,8 +304,6 @@ export async function prepareComponent(wasm: Uint8Array, options: PrepareOptions
     metering[name] = m.meta;
     steps.push(`meter:${name}`);
   }
-  const { scanComponent } = await import("@clawft/wit-bindings");
-  const hostFunctions = [...scanComponent(wasm).hostImportFunctions];
   const glueCodeCache = createGlueCodeCache(glue);
   steps.push("code-cache");
   return { glue, modules: metered, metering, imports: out.imports, hostFunctions, glueCodeCache, steps };

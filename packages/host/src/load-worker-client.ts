@@ -48,6 +48,9 @@ interface Pending {
  * crash. Jobs run one at a time, in order.
  */
 export class LoadWorker {
+  /** @param heapMb the worker's heap cap (MiB); tests lower it to exercise the out-of-memory path. */
+  constructor(private readonly heapMb = LOAD_WORKER_HEAP_MB) {}
+
   private worker: Worker | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
@@ -97,7 +100,7 @@ export class LoadWorker {
       execArgv: [],
       env: {},
       argv: [],
-      resourceLimits: { maxOldGenerationSizeMb: LOAD_WORKER_HEAP_MB, stackSizeMb: 4 },
+      resourceLimits: { maxOldGenerationSizeMb: this.heapMb, stackSizeMb: 4 },
     });
     worker.unref();
     worker.on("message", (reply: LoadReply) => {
@@ -118,7 +121,7 @@ export class LoadWorker {
       const oom = (error as { code?: string } | undefined)?.code === "ERR_WORKER_OUT_OF_MEMORY";
       this.fail(
         oom
-          ? new PluginError("PLUGIN_TOO_COMPLEX", `component too complex: preparing it used more than ${LOAD_WORKER_HEAP_MB} MiB (the load worker's heap)`, { cause: error })
+          ? new PluginError("PLUGIN_TOO_COMPLEX", `component too complex: preparing it used more than ${this.heapMb} MiB (the load worker's heap)`, { cause: error })
           : new PluginError("PLUGIN_INVALID", `plugin component could not be prepared: the load worker stopped (${error?.message ?? "exit"})`, { cause: error }),
       );
     };

@@ -98,6 +98,6 @@ describe("load work runs off the main thread (T62)", () => {
     // One worker for the host's loads.
     expect(new Set(seen.map((e) => e.threadId)).size).toBe(1);
     expect(seen[0]?.steps).toEqual(["scan", "world-check"]);
-    expect(seen[1]?.steps).toEqual(["transpile", "meter:plugin.core.wasm", "meter:plugin.core2.wasm", "meter:plugin.core3.wasm", "code-cache"]);
+    expect(seen[1]?.steps).toEqual(["scan", "transpile", "meter:plugin.core.wasm", "meter:plugin.core2.wasm", "meter:plugin.core3.wasm", "code-cache"]);
   });
 });
