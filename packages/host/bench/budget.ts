@@ -7,8 +7,9 @@
  *    stall over the same time with the host idle (target: at most 50 ms);
  *  - audit bytes a log flood writes per plugin per minute (JSONL sink; target: at most
  *    1 MiB), against the bytes of the 100 log calls a minute the plugin is allowed;
- * Rows added by later parts of the budget work: stall during a hostile load, RSS growth of
- * a plugin that fills every memory it can create.
+ *  - the largest stall while an untrusted component loads uncached: a hostile one (type
+ *    nesting that made jco's glue 38 MB before the load was bounded) and a normal ~300 KB
+ *    one (target: at most 50 ms each).
  */
 import { statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -16,7 +17,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHost, createJsonlAuditSink, type Plugin } from "@clawft/host";
 import { writeBenchResults, type BenchRow } from "@clawft/test-utils";
-import { fixtureWithTools } from "../test/helpers.js";
+import { fixture, fixtureWithTools } from "../test/helpers.js";
+import { bigComponent } from "./big-component.js";
 
 const quiet = { error() {}, warn() {}, info() {}, debug() {}, trace() {} };
 const rows: BenchRow[] = [];
@@ -95,6 +97,29 @@ try {
     });
     const baseline = await idle(run.elapsedMs);
     rows.push({ id: "budget-stall-during-huge-arguments", value: run.stallMs, unit: "ms", baseline: baseline.stallMs, target: 50 });
+    await host.close();
+  }
+
+  // ---- an untrusted load, uncached: the main thread's stall -----------------------------
+  {
+    const host = createHost({ logger: quiet, maxModuleBytes: 1024 * 1024, maxModuleGzipBytes: 1024 * 1024 });
+    // Warm the host's load machinery with one component, so the rows measure a load, not start-up.
+    await (await host.load({ manifest: { id: "bench.warm", name: "w", version: "1.0.0", capabilities: ["tool"] }, wasm: await bigComponent(1000) })).close();
+    const nested = await fixture("nested-types");
+    const hostile = await maxStall(() =>
+      host.load({ manifest: { id: "bench.nested", name: "n", version: "1.0.0", capabilities: ["tool"] }, wasm: nested }).then(
+        (p) => p.close(),
+        (error: unknown) => error,
+      ),
+    );
+    const big = await bigComponent(1001);
+    const normal = await maxStall(async () => {
+      const p = await host.load({ manifest: { id: "bench.big", name: "b", version: "1.0.0", capabilities: ["tool"] }, wasm: big });
+      await p.close();
+    });
+    const baseline = await idle(Math.max(hostile.elapsedMs, normal.elapsedMs));
+    rows.push({ id: "budget-stall-during-hostile-load", value: hostile.stallMs, unit: "ms", baseline: baseline.stallMs, target: 50 });
+    rows.push({ id: "budget-stall-during-uncached-300KB-load", value: normal.stallMs, unit: "ms", baseline: baseline.stallMs, target: 50 });
     await host.close();
   }
 } finally {

@@ -15,10 +15,11 @@ import { transpile } from "@bytecodealliance/jco";
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { createHost, WORKER_CHANNEL, type Plugin, type WorkerEvent } from "@clawft/host";
 import { writeBenchResults, type BenchRow } from "@clawft/test-utils";
-import { buildFixture, componentFromWat, fixtureSources } from "@clawft/wasm-fixtures";
+import { buildFixture } from "@clawft/wasm-fixtures";
 import { Bench } from "tinybench";
 import { lowerHostImports, type HostFunctions } from "../src/runtime/host-lowering.js";
 import { fixtureWithTools } from "../test/helpers.js";
+import { bigComponent } from "./big-component.js";
 
 const quiet = { error() {}, warn() {}, info() {}, debug() {}, trace() {} };
 const rows: BenchRow[] = [];
@@ -144,19 +145,8 @@ for (const spareWorkers of [1, 0]) {
   await host.close();
 }
 {
-  // A ~300 KB component: tool-basic padded with generated functions (a fresh constant each
-  // time, so every load misses every cache).
-  const src = await fixtureSources("tool-basic");
-  const makeBig = (salt: number): Promise<Uint8Array> => {
-    const funcs: string[] = [];
-    for (let i = 0; i < 2600; i++) {
-      const body = Array.from({ length: 12 }, (_, k) => `(local.set $x (i32.add (local.get $x) (i32.const ${(i * 31 + k * 7 + salt) % 100000})))`).join(" ");
-      funcs.push(`(func $pad${i} (param $x i32) (result i32) ${body} (local.get $x))`);
-    }
-    const marker = ";; ---- defaults and exports (builder) ----";
-    const wat = src.wat.replace(marker, `${funcs.join("\n")}\n(func $keep (export "pad-keep") (result i32) (call $pad0 (i32.const ${salt})))\n${marker}`);
-    return componentFromWat(wat, src.wit, src.world);
-  };
+  // A ~300 KB component, a fresh one each time, so every load misses every cache.
+  const makeBig = (salt: number) => bigComponent(salt);
   for (const spareWorkers of [1, 0]) {
     const host = createHost({ logger: quiet, maxModuleBytes: 1024 * 1024, maxModuleGzipBytes: 1024 * 1024, spareWorkers });
     await (await host.load({ manifest: manifest("bench.big.warm"), wasm: await makeBig(0) })).close();
