@@ -19,6 +19,9 @@ export type PluginErrorCode =
   | "PLUGIN_TOO_COMPLEX"
   | "PLUGIN_UNKNOWN_EXPORT"
   | "PLUGIN_UNWIRED_HOST_IMPORT"
+  | "PLUGIN_TOO_MANY_INSTANCES"
+  | "PLUGIN_TOO_MANY_MEMORIES"
+  | "PLUGIN_TOO_MANY_TABLES"
   | "PLUGIN_CLOSED";
 
 export interface PluginErrorOptions extends ClawftErrorOptions {

@@ -27,13 +27,15 @@ import { LoadWorker } from "./load-worker-client.js";
 import { parseDescribeJson, type PluginDescription } from "./validate.js";
 import { ResourceExhaustedError } from "./metering.js";
 import type { Worker } from "node:worker_threads";
-import { SpareWorkers, startPluginWorker } from "./runtime/spare-workers.js";
+import { SpareWorkers } from "./runtime/spare-workers.js";
 import { GUEST_TEXT_WIRE_MAX_BYTES, cutGuestText } from "./runtime/result-bounds.js";
 
 /** Guest text arriving from a worker, cut again on the main thread (the worker already cut it to 4 KiB). */
 const guestText = (text: string): string => cutGuestText(text, GUEST_TEXT_WIRE_MAX_BYTES);
 import { type Outcome, WorkerRuntime } from "./runtime/worker-runtime.js";
 import { raceWallClock } from "./runtime/wall-clock.js";
+import type { InstanceLimitCode, InstanceLimits } from "./runtime/meter.js";
+import type { FaultInfo } from "./runtime/protocol.js";
 
 const debug = debuglog("clawft");
 /**
@@ -124,7 +126,7 @@ class PluginHost implements Host {
 
   constructor(private readonly options: ResolvedHostOptions) {
     this.compiler = new ComponentCompiler(options.cacheDir, undefined, this.loader);
-    this.workers = new SpareWorkers(options.spareWorkers);
+    this.workers = new SpareWorkers(options.spareWorkers, options.workerResourceLimits);
   }
 
   async loadFromDirectory(dir: string, opts: { approvals?: Approvals } = {}): Promise<Plugin> {
@@ -238,7 +240,14 @@ class PluginHost implements Host {
         maxWriteBytes: 4 * 1024 * 1024,
         maxRequestBytes: 1024 * 1024,
       });
-      const handle = new PluginHandle(manifest, resources, compiled, handler, http, this.workers, worker, () =>
+      const limits: InstanceLimits = Object.freeze({
+        maxMemoryBytes: resources.maxMemoryMb * 1024 * 1024,
+        maxTableElements: resources.maxTableElements,
+        maxCoreInstances: this.options.maxCoreInstances,
+        maxMemories: this.options.maxMemories,
+        maxTables: this.options.maxTables,
+      });
+      const handle = new PluginHandle(manifest, resources, limits, compiled, handler, http, this.workers, worker, () =>
         this.plugins.delete(handle),
       );
       worker = undefined; // the handle owns it now
@@ -413,6 +422,8 @@ class PluginHandle implements Plugin {
   constructor(
     readonly manifest: PluginManifest,
     readonly resources: Readonly<ResourceLimits>,
+    /** What each instance may create and hold: summed memory and tables, core instances, memories, tables. */
+    private readonly limits: Readonly<InstanceLimits>,
     private readonly compiled: CompiledComponent,
     private readonly handler: HostCallHandler,
     private readonly http: PluginHttpClient,
@@ -447,6 +458,7 @@ class PluginHandle implements Plugin {
         this.compiled,
         session.serve,
         this.resources.maxFuel,
+        this.limits,
         this.id,
         worker,
         () => this.instanceDied(instance),
@@ -484,7 +496,7 @@ class PluginHandle implements Plugin {
    */
   private prepareReplacement(urgent: boolean): void {
     if (this.closed || this.replacement) return;
-    const replacement = this.boot(urgent ? this.takeWorker() : startPluginWorker()).then(({ instance }) => instance);
+    const replacement = this.boot(urgent ? this.takeWorker() : this.workers.start()).then(({ instance }) => instance);
     replacement.catch(() => undefined);
     this.replacement = replacement;
   }
@@ -602,6 +614,7 @@ class PluginHandle implements Plugin {
       case "err":
         return new PluginError("PLUGIN_TOOL_ERROR", guestText(outcome.value), { pluginId });
       case "init-failed":
+        if (outcome.info.type === "limit") return limitError(outcome.info, pluginId);
         if (outcome.info.type === "exhausted" && outcome.info.kind) {
           return new PluginError("PLUGIN_INIT_FAILED", `plugin init failed: ${outcome.info.message}`, {
             pluginId,
@@ -614,6 +627,7 @@ class PluginHandle implements Plugin {
         if (info.type === "result" && info.code && phase === "call") {
           return new PluginError(info.code, guestText(info.message), { pluginId });
         }
+        if (info.type === "limit") return limitError(info, pluginId);
         if (info.type === "exhausted" && info.kind) {
           const error = new ResourceExhaustedError(info.kind, info.limit ?? 0, info.used ?? 0);
           if (phase === "init") {
@@ -657,3 +671,15 @@ class PluginHandle implements Plugin {
   }
 }
 
+
+const LIMIT_CODES: ReadonlySet<string> = new Set<InstanceLimitCode>([
+  "PLUGIN_TOO_MANY_INSTANCES",
+  "PLUGIN_TOO_MANY_MEMORIES",
+  "PLUGIN_TOO_MANY_TABLES",
+]);
+
+/** A core-instance, memory or table count refused in the worker, as the PluginError it is. */
+function limitError(info: FaultInfo, pluginId: string): PluginError {
+  const code = LIMIT_CODES.has(info.code ?? "") ? (info.code as InstanceLimitCode) : "PLUGIN_INIT_FAILED";
+  return new PluginError(code, info.message, { pluginId });
+}

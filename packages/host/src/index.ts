@@ -6,6 +6,8 @@ export {
   type Approvals,
   type SandboxContext,
   type SandboxFactories,
+  type WorkerResourceLimits,
+  INSTANCE_LIMITS,
 } from "./options.js";
 export {
   type HostLogger,

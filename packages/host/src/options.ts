@@ -135,7 +135,64 @@ export interface HostOptions {
    * @default 1
    */
   spareWorkers?: number;
+  /**
+   * Most core module instances one plugin instance may create (a component decides
+   * how many it instantiates; each may define its own memory). The (N+1)th is
+   * refused before it is created: the load fails with PLUGIN_TOO_MANY_INSTANCES.
+   * At most 1000.
+   * @default 64
+   */
+  maxCoreInstances?: number;
+  /**
+   * Most linear memories the core instances of one plugin instance may define
+   * (imported memories are not counted again). Past it: PLUGIN_TOO_MANY_MEMORIES.
+   * Their total size is bounded separately, by `max_memory_mb`. At most 100.
+   * @default 8
+   */
+  maxMemories?: number;
+  /**
+   * Most tables the core instances of one plugin instance may define. Past it:
+   * PLUGIN_TOO_MANY_TABLES. Their total size is bounded by `max_table_elements`.
+   * At most 1000.
+   * @default 32
+   */
+  maxTables?: number;
+  /**
+   * V8 limits of each plugin worker (Node's `resourceLimits`): the worker's JS heap
+   * holds the jco glue and the strings it decodes out of guest memory. A worker that
+   * hits them dies like a crash of that plugin (PLUGIN_CRASHED); the next call gets a
+   * fresh instance. Linear memory is not on this heap (see `max_memory_mb`).
+   * Each field within its ceiling: `maxOldGenerationSizeMb` 16–1024 (default 128),
+   * `maxYoungGenerationSizeMb` 1–64 (default 16), `stackSizeMb` 1–16 (default 4).
+   * @default { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 16, stackSizeMb: 4 }
+   */
+  workerResourceLimits?: WorkerResourceLimits;
 }
+
+/** The V8 limits of a plugin worker (a subset of Node's `ResourceLimits`), in MiB. */
+export interface WorkerResourceLimits {
+  /** @default 128 */
+  maxOldGenerationSizeMb?: number;
+  /** @default 16 */
+  maxYoungGenerationSizeMb?: number;
+  /** @default 4 */
+  stackSizeMb?: number;
+}
+
+/** Defaults and ceilings of the per-instance counts and the worker's V8 limits. */
+export const INSTANCE_LIMITS = Object.freeze({
+  defaultMaxCoreInstances: 64,
+  hardMaxCoreInstances: 1000,
+  defaultMaxMemories: 8,
+  hardMaxMemories: 100,
+  defaultMaxTables: 32,
+  hardMaxTables: 1000,
+  worker: Object.freeze({
+    maxOldGenerationSizeMb: Object.freeze({ default: 128, min: 16, max: 1024 }),
+    maxYoungGenerationSizeMb: Object.freeze({ default: 16, min: 1, max: 64 }),
+    stackSizeMb: Object.freeze({ default: 4, min: 1, max: 16 }),
+  }),
+});
 
 /** The frozen, validated form of `HostOptions`. */
 export interface ResolvedHostOptions {
@@ -151,6 +208,10 @@ export interface ResolvedHostOptions {
   readonly sandbox: Readonly<SandboxFactories>;
   readonly wasi: "refuse" | "deny";
   readonly spareWorkers: number;
+  readonly maxCoreInstances: number;
+  readonly maxMemories: number;
+  readonly maxTables: number;
+  readonly workerResourceLimits: Readonly<Required<WorkerResourceLimits>>;
 }
 
 /** Most spare workers a host keeps (each costs a worker's memory). */
@@ -169,6 +230,10 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   "sandbox",
   "wasi",
   "spareWorkers",
+  "maxCoreInstances",
+  "maxMemories",
+  "maxTables",
+  "workerResourceLimits",
 ]);
 const SANDBOX_KEYS: ReadonlySet<string> = new Set(["createFileSystem", "createHttpClient", "env"]);
 const LIMIT_KEYS = Object.keys(RESOURCE_HARD_LIMITS) as (keyof ResourceLimits)[];
@@ -299,6 +364,20 @@ export function resolveHostOptions(options: HostOptions | undefined): ResolvedHo
     }
     spareWorkers = n;
   }
+  const maxCoreInstances = boundedInt("maxCoreInstances", o.maxCoreInstances, INSTANCE_LIMITS.defaultMaxCoreInstances, 1, INSTANCE_LIMITS.hardMaxCoreInstances);
+  const maxMemories = boundedInt("maxMemories", o.maxMemories, INSTANCE_LIMITS.defaultMaxMemories, 1, INSTANCE_LIMITS.hardMaxMemories);
+  const maxTables = boundedInt("maxTables", o.maxTables, INSTANCE_LIMITS.defaultMaxTables, 1, INSTANCE_LIMITS.hardMaxTables);
+  const w = (o.workerResourceLimits ?? {}) as Record<string, unknown>;
+  if (typeof w !== "object" || w === null || Array.isArray(w)) throw new HostOptionsError("workerResourceLimits must be an object");
+  const workerKeys = Object.keys(INSTANCE_LIMITS.worker) as (keyof WorkerResourceLimits)[];
+  for (const key of Object.keys(w)) {
+    if (!(workerKeys as string[]).includes(key)) throw new HostOptionsError(`unknown option: workerResourceLimits.${key}`);
+  }
+  const workerResourceLimits = {} as Required<WorkerResourceLimits>;
+  for (const key of workerKeys) {
+    const { default: d, min, max } = INSTANCE_LIMITS.worker[key];
+    workerResourceLimits[key] = boundedInt(`workerResourceLimits.${key}`, w[key], d, min, max);
+  }
   return Object.freeze({
     audit: o.audit as ResolvedHostOptions["audit"],
     logger,
@@ -312,5 +391,17 @@ export function resolveHostOptions(options: HostOptions | undefined): ResolvedHo
     sandbox,
     wasi: (o.wasi as "refuse" | "deny" | undefined) ?? "refuse",
     spareWorkers,
+    maxCoreInstances,
+    maxMemories,
+    maxTables,
+    workerResourceLimits: Object.freeze(workerResourceLimits),
   });
+}
+
+function boundedInt(field: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new HostOptionsError(`${field} must be an integer from ${min} to ${max}`);
+  }
+  return value;
 }

@@ -101,7 +101,7 @@ describe("FuelMeter", () => {
     expect(Object.keys(imports[METERING_IMPORT_MODULE] ?? {})).toEqual(["fuel", "out_of_fuel"]);
     expect(() => meter.importsFor({ ...meta, version: 999 })).toThrow(MeteringError);
     expect(() => meter.importsFor({ ...meta, imports: ["evil"] } as MeteringMeta)).toThrow(/unknown runtime import/);
-    expect(Object.keys(meter.imports[METERING_IMPORT_MODULE])).toEqual(["fuel", "out_of_fuel", "memory_grow_failed", "table_grow_failed"]);
+    expect(Object.keys(meter.imports[METERING_IMPORT_MODULE])).toEqual(["fuel", "out_of_fuel", "memory_grow", "table_grow"]);
   });
 
   it("two meters share nothing", () => {
@@ -136,5 +136,124 @@ describe("ResourceExhaustedError", () => {
       limit: 10,
       used: 20,
     });
+  });
+});
+
+describe("T46 one resource limiter per instance: memory and tables summed over every core module instance", () => {
+  const PAGE = 65_536;
+  const OWN_MEMORY = wat(`(module (memory (export "memory") 2)
+    (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+    (func (export "fill") (param i32) (result i32)
+      (local $r i32)
+      (loop $l
+        (local.set $r (memory.grow (local.get 0)))
+        (br_if $l (i32.ne (local.get $r) (i32.const -1))))
+      (unreachable)))`);
+  const IMPORTED_MEMORY = wat(`(module (import "env" "memory" (memory 1))
+    (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))`);
+  const OWN_TABLE = wat(`(module (table $t 10 funcref)
+    (func (export "grow") (param i32) (result i32) (table.grow $t (ref.null func) (local.get 0))))`);
+
+  function instances(bytes: Uint8Array, meter: FuelMeter, n: number, options = {}): WebAssembly.Exports[] {
+    const { bytes: metered, meta } = meterModule(bytes, options);
+    const module = new WebAssembly.Module(metered as Uint8Array<ArrayBuffer>);
+    return Array.from({ length: n }, () => {
+      meter.admit(meta);
+      return new WebAssembly.Instance(module, meter.importsFor(meta)).exports;
+    });
+  }
+
+  it("T46 a grow that would take the sum of two memories over the budget returns -1 and records kind memory; the guest that handles it keeps running", () => {
+    const meter = new FuelMeter({ maxMemoryBytes: 10 * PAGE });
+    const [a, b] = instances(OWN_MEMORY, meter, 2) as [WebAssembly.Exports, WebAssembly.Exports];
+    // Each memory alone is far under the module's cap (16 MiB): only the sum is over.
+    expect(meter.memoryBytes).toBe(4 * PAGE);
+    expect(fn<[number], number>(a, "grow")(3)).toBe(2);
+    expect(fn<[number], number>(b, "grow")(3)).toBe(2);
+    expect(meter.memoryBytes).toBe(10 * PAGE);
+    expect(meter.exhausted).toBeUndefined();
+    expect(fn<[number], number>(b, "grow")(1)).toBe(-1);
+    expect(meter.exhausted).toMatchObject({ code: "RESOURCE_EXHAUSTED", kind: "memory", limit: 10 * PAGE, used: 11 * PAGE });
+    expect(meter.exhausted?.message).toMatch(/^resource exhausted: memory \(used 720896 of 655360 bytes, summed over every memory/);
+    expect((b.memory as WebAssembly.Memory).buffer.byteLength).toBe(5 * PAGE);
+    // Refused grows are not counted; a grow of 0 and the other instance still work.
+    expect(meter.memoryBytes).toBe(10 * PAGE);
+    expect(fn<[number], number>(a, "grow")(0)).toBe(5);
+  });
+
+  it("T46 many instances that each grow until refused hold the budget once in total, not once each", () => {
+    const meter = new FuelMeter({ maxMemoryBytes: 16 * PAGE });
+    const all = instances(OWN_MEMORY, meter, 6);
+    let trapped = 0;
+    for (const e of all) {
+      try {
+        fn<[number], number>(e, "fill")(1);
+      } catch {
+        trapped++;
+        expect(meter.exhausted?.kind).toBe("memory");
+      }
+    }
+    expect(trapped).toBe(6);
+    const total = all.reduce((sum, e) => sum + (e.memory as WebAssembly.Memory).buffer.byteLength, 0);
+    expect(total).toBe(16 * PAGE);
+    expect(meter.memoryBytes).toBe(total);
+  });
+
+  it("T46 admit refuses an instance whose initial memory would take the sum over the budget, before anything is allocated", () => {
+    const meter = new FuelMeter({ maxMemoryBytes: 5 * PAGE });
+    instances(OWN_MEMORY, meter, 2);
+    expect(meter.memoryBytes).toBe(4 * PAGE);
+    const { meta } = meterModule(OWN_MEMORY);
+    let error: unknown;
+    try {
+      meter.admit(meta);
+    } catch (e) {
+      error = e;
+    }
+    expect(ResourceExhaustedError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({ code: "RESOURCE_EXHAUSTED", kind: "memory", limit: 5 * PAGE, used: 6 * PAGE });
+    expect(meter.exhausted?.kind).toBe("memory");
+    // Nothing was counted for the refused instance.
+    expect(meter.memoryBytes).toBe(4 * PAGE);
+  });
+
+  it("T46 an imported memory is counted once, where it is defined; its grows through the importer count", () => {
+    const meter = new FuelMeter({ maxMemoryBytes: 4 * PAGE });
+    const [owner] = instances(OWN_MEMORY, meter, 1) as [WebAssembly.Exports];
+    const { bytes, meta } = meterModule(IMPORTED_MEMORY);
+    meter.admit(meta);
+    expect(meter.memoryBytes).toBe(2 * PAGE);
+    const importer = new WebAssembly.Instance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), {
+      env: { memory: owner.memory as WebAssembly.Memory },
+      ...meter.importsFor(meta),
+    }).exports;
+    expect(fn<[number], number>(importer, "grow")(2)).toBe(2);
+    expect(meter.memoryBytes).toBe(4 * PAGE);
+    expect(fn<[number], number>(owner, "grow")(1)).toBe(-1);
+    expect(meter.exhausted).toMatchObject({ kind: "memory", limit: 4 * PAGE, used: 5 * PAGE });
+  });
+
+  it("T46 tables are summed the same way: the grow over maxTableElements returns -1, an instance whose initial table is over is refused", () => {
+    const meter = new FuelMeter({ maxTableElements: 45 });
+    const [a, b] = instances(OWN_TABLE, meter, 2) as [WebAssembly.Exports, WebAssembly.Exports];
+    expect(meter.tableElements).toBe(20);
+    expect(fn<[number], number>(a, "grow")(15)).toBe(10);
+    expect(fn<[number], number>(b, "grow")(11)).toBe(-1);
+    expect(meter.exhausted).toMatchObject({ kind: "table", limit: 45, used: 46 });
+    expect(fn<[number], number>(b, "grow")(10)).toBe(10);
+    expect(meter.tableElements).toBe(45);
+    expect(() => meter.admit(meterModule(OWN_TABLE).meta)).toThrow(/^resource exhausted: table \(used 55 of 45 table elements, summed/);
+  });
+
+  it("T46 the budgets default to 16 MiB and 10,000 elements and bad values are refused naming the field", () => {
+    const meter = new FuelMeter();
+    expect(meter.maxMemoryBytes).toBe(16 * 1024 * 1024);
+    expect(meter.maxTableElements).toBe(10_000);
+    expect(new FuelMeter({ maxMemoryBytes: 3 * PAGE + 5 }).maxMemoryBytes).toBe(3 * PAGE);
+    for (const bad of [0, -1, 1.5, 256 * 1024 * 1024 + 1, "1" as unknown as number]) {
+      expect(() => new FuelMeter({ maxMemoryBytes: bad })).toThrow(/^maxMemoryBytes must be/);
+      expect(() => new FuelMeter({ maxTableElements: bad })).toThrow(/^maxTableElements must be/);
+    }
+    expect(() => new FuelMeter({ maxMemoryBytes: 100 })).toThrow("maxMemoryBytes must be at least 65536 (one page)");
   });
 });

@@ -28,6 +28,20 @@ export interface FuelMeterOptions {
   budget?: number;
   /** Called once for each exhaustion the meter records (fuel, memory, table, timeout). */
   onExhausted?: (error: ResourceExhaustedError) => void;
+  /**
+   * Linear memory the whole instance may hold, in bytes: the **sum** over every
+   * memory of every core module instance that uses this meter, initial sizes
+   * included (see {@link FuelMeter.admit}). Rounded down to 64 KiB pages; at
+   * most 256 MiB.
+   * @default 16777216 (16 MiB)
+   */
+  maxMemoryBytes?: number;
+  /**
+   * Table elements the whole instance may hold: the sum over every table of
+   * every core module instance that uses this meter. At most 100,000.
+   * @default 10000
+   */
+  maxTableElements?: number;
 }
 
 /** The functions and global a metered module imports from {@link METERING_IMPORT_MODULE}. */
@@ -36,10 +50,16 @@ export type MeteringImports = {
   fuel: WebAssembly.Global;
   /** Called by the guest when `fuel` went below zero; always throws ResourceExhaustedError("fuel"). */
   out_of_fuel: () => never;
-  /** Called by the guest before a `memory.grow` that will fail (return -1): records kind "memory". */
-  memory_grow_failed: (currentPages: number, deltaPages: number, maxPages: number) => void;
-  /** Called by the guest before a `table.grow` that will fail (return -1): records kind "table". */
-  table_grow_failed: (currentElements: number, deltaElements: number, maxElements: number) => void;
+  /**
+   * The resource limiter, called by the guest before every `memory.grow` with the
+   * memory's size, the delta and the memory's own maximum (pages). Returns the
+   * delta to grow by: `deltaPages`, or -1 (a grow that always fails) when the
+   * grow is over the memory's maximum or would take the instance's total over
+   * `maxMemoryBytes`; then records kind "memory".
+   */
+  memory_grow: (currentPages: number, deltaPages: number, maxPages: number) => number;
+  /** The same for `table.grow` (elements), against `maxTableElements`; records kind "table". */
+  table_grow: (currentElements: number, deltaElements: number, maxElements: number) => number;
 };
 
 export type MeteringImportObject = Record<string, Partial<MeteringImports>>;
@@ -54,13 +74,27 @@ function checkBudget(budget: unknown): number {
   return budget;
 }
 
+function checkLimit(name: string, value: unknown, hardMax: number): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value <= 0) {
+    throw new MeteringError("METERING_INVALID_OPTIONS", `${name} must be a positive integer`);
+  }
+  if (value > hardMax) throw new MeteringError("METERING_INVALID_OPTIONS", `${name} must be at most ${hardMax}`);
+  return value;
+}
+
+/** A grow delta no memory or table can satisfy: `memory.grow`/`table.grow` then return -1. */
+const REFUSE_GROW = -1;
+
 /**
  * The runtime side of metering, one per plugin instance (never shared: two
  * instances sharing a meter would share a budget). Give `meter.imports` (or
  * `meter.importsFor(meta)`) to every core module of the instance, call
+ * `meter.admit(meta)` right before instantiating each one, call
  * `meter.reset()` (or `setBudget(n)`) at the start of every call, and after a
  * trap read `meter.exhausted` to learn whether the guest died of fuel, memory
- * or table.
+ * or table. It is also the instance's resource limiter: every `memory.grow` /
+ * `table.grow` of every core module asks it, and it bounds the **sum** of all
+ * memories (`maxMemoryBytes`) and tables (`maxTableElements`) of the instance.
  */
 export class FuelMeter {
   /** The fuel counter: remaining units, as an i64 WebAssembly global. */
@@ -69,6 +103,10 @@ export class FuelMeter {
   #budget: number;
   #exhausted: ResourceExhaustedError | undefined;
   readonly #imports: MeteringImports;
+  readonly #maxMemoryBytes: number;
+  readonly #maxTableElements: number;
+  #memoryBytes = 0;
+  #tableElements = 0;
 
   constructor(options: FuelMeterOptions = {}) {
     if (typeof options !== "object" || options === null) {
@@ -79,6 +117,16 @@ export class FuelMeter {
       throw new MeteringError("METERING_INVALID_OPTIONS", "onExhausted must be a function");
     }
     this.#onExhausted = options.onExhausted;
+    const maxMemory = checkLimit("maxMemoryBytes", options.maxMemoryBytes ?? METERING_LIMITS.defaultMaxMemoryBytes, METERING_LIMITS.hardMaxMemoryBytes);
+    if (maxMemory < WASM_PAGE_BYTES) {
+      throw new MeteringError("METERING_INVALID_OPTIONS", `maxMemoryBytes must be at least ${WASM_PAGE_BYTES} (one page)`);
+    }
+    this.#maxMemoryBytes = Math.floor(maxMemory / WASM_PAGE_BYTES) * WASM_PAGE_BYTES;
+    this.#maxTableElements = checkLimit(
+      "maxTableElements",
+      options.maxTableElements ?? METERING_LIMITS.defaultMaxTableElements,
+      METERING_LIMITS.hardMaxTableElements,
+    );
     this.fuel = new WebAssembly.Global({ value: "i64", mutable: true }, BigInt(this.#budget));
     this.#imports = Object.freeze({
       fuel: this.fuel,
@@ -88,12 +136,38 @@ export class FuelMeter {
         this.#record(error, true);
         throw error;
       },
-      memory_grow_failed: (current: number, delta: number, max: number): void => {
-        const used = ((current >>> 0) + (delta >>> 0)) * WASM_PAGE_BYTES;
-        this.#record(new ResourceExhaustedError("memory", (max >>> 0) * WASM_PAGE_BYTES, used), false);
+      /**
+       * One limiter for the whole instance (wasmtime's ResourceLimiter): a component
+       * that instantiates a module many times, each with its own memory, would
+       * otherwise hold its cap once per memory.
+       */
+      memory_grow: (current: number, delta: number, max: number): number => {
+        const pages = (current >>> 0) + (delta >>> 0);
+        if (pages > max >>> 0) {
+          this.#record(new ResourceExhaustedError("memory", (max >>> 0) * WASM_PAGE_BYTES, pages * WASM_PAGE_BYTES), false);
+          return REFUSE_GROW;
+        }
+        const total = this.#memoryBytes + (delta >>> 0) * WASM_PAGE_BYTES;
+        if (total > this.#maxMemoryBytes) {
+          this.#record(memorySumError(this.#maxMemoryBytes, total), false);
+          return REFUSE_GROW;
+        }
+        this.#memoryBytes = total;
+        return delta;
       },
-      table_grow_failed: (current: number, delta: number, max: number): void => {
-        this.#record(new ResourceExhaustedError("table", max >>> 0, (current >>> 0) + (delta >>> 0)), false);
+      table_grow: (current: number, delta: number, max: number): number => {
+        const elements = (current >>> 0) + (delta >>> 0);
+        if (elements > max >>> 0) {
+          this.#record(new ResourceExhaustedError("table", max >>> 0, elements), false);
+          return REFUSE_GROW;
+        }
+        const total = this.#tableElements + (delta >>> 0);
+        if (total > this.#maxTableElements) {
+          this.#record(tableSumError(this.#maxTableElements, total), false);
+          return REFUSE_GROW;
+        }
+        this.#tableElements = total;
+        return delta;
       },
     });
   }
@@ -119,7 +193,7 @@ export class FuelMeter {
     this.reset();
   }
 
-  /** Starts a new call: the full budget again, no exhaustion recorded. */
+  /** Starts a new call: the full budget again, no exhaustion recorded (memory and tables stay counted: they do not shrink). */
   reset(): void {
     this.fuel.value = BigInt(this.#budget);
     this.#exhausted = undefined;
@@ -149,6 +223,57 @@ export class FuelMeter {
     return this.#exhausted;
   }
 
+  /** Linear memory held by the instance: the sum over every admitted memory (initial sizes plus granted grows), in bytes. */
+  get memoryBytes(): number {
+    return this.#memoryBytes;
+  }
+
+  /** Table elements held by the instance: the sum over every admitted table. */
+  get tableElements(): number {
+    return this.#tableElements;
+  }
+
+  /** The instance's memory budget (`maxMemoryBytes`, whole pages). */
+  get maxMemoryBytes(): number {
+    return this.#maxMemoryBytes;
+  }
+
+  /** The instance's table budget (`maxTableElements`). */
+  get maxTableElements(): number {
+    return this.#maxTableElements;
+  }
+
+  /**
+   * Counts a new instance of a module metered with `meta` against the budgets:
+   * the memories and tables it defines, at their initial sizes (imported ones were
+   * counted where they are defined). Call it right before instantiating the
+   * module. Throws {@link ResourceExhaustedError} (kind `memory` or `table`; the
+   * meter records it too) and counts nothing when the sum would go over the
+   * budget, so the memory is never allocated: a component could otherwise hold
+   * many memories that each start just under the cap without ever growing one.
+   */
+  admit(meta: MeteringMeta): void {
+    checkMeta(meta);
+    let pages = 0;
+    for (const m of meta.memories) if (!m.imported) pages += m.initial;
+    let elements = 0;
+    for (const t of meta.tables) if (!t.imported) elements += t.initial;
+    const memory = this.#memoryBytes + pages * WASM_PAGE_BYTES;
+    if (memory > this.#maxMemoryBytes) {
+      const error = memorySumError(this.#maxMemoryBytes, memory);
+      this.#record(error, false);
+      throw error;
+    }
+    const table = this.#tableElements + elements;
+    if (table > this.#maxTableElements) {
+      const error = tableSumError(this.#maxTableElements, table);
+      this.#record(error, false);
+      throw error;
+    }
+    this.#memoryBytes = memory;
+    this.#tableElements = table;
+  }
+
   /** Records that the host stopped the call after `elapsedMs` (wall clock over `limitMs`). */
   recordTimeout(limitMs: number, elapsedMs: number): ResourceExhaustedError {
     const error = new ResourceExhaustedError("timeout", limitMs, elapsedMs);
@@ -167,12 +292,7 @@ export class FuelMeter {
    * version of the instrumentation.
    */
   importsFor(meta: MeteringMeta): MeteringImportObject {
-    if (meta.version !== METERING_META_VERSION || meta.importModule !== METERING_IMPORT_MODULE) {
-      throw new MeteringError(
-        "METERING_INVALID_OPTIONS",
-        `meta must come from metering version ${METERING_META_VERSION} (got ${String(meta.version)})`,
-      );
-    }
+    checkMeta(meta);
     const entries: Partial<MeteringImports> = {};
     for (const name of meta.imports) {
       if (!Object.prototype.hasOwnProperty.call(this.#imports, name)) {
@@ -182,4 +302,25 @@ export class FuelMeter {
     }
     return { [METERING_IMPORT_MODULE]: entries };
   }
+}
+
+function checkMeta(meta: MeteringMeta): void {
+  if (meta.version !== METERING_META_VERSION || meta.importModule !== METERING_IMPORT_MODULE) {
+    throw new MeteringError(
+      "METERING_INVALID_OPTIONS",
+      `meta must come from metering version ${METERING_META_VERSION} (got ${String(meta.version)})`,
+    );
+  }
+}
+
+function memorySumError(limit: number, used: number): ResourceExhaustedError {
+  return new ResourceExhaustedError("memory", limit, used, {
+    message: `resource exhausted: memory (used ${used} of ${limit} bytes, summed over every memory of the instance)`,
+  });
+}
+
+function tableSumError(limit: number, used: number): ResourceExhaustedError {
+  return new ResourceExhaustedError("table", limit, used, {
+    message: `resource exhausted: table (used ${used} of ${limit} table elements, summed over every table of the instance)`,
+  });
 }

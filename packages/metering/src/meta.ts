@@ -8,13 +8,13 @@ export const METERING_IMPORT_MODULE = "clawft:metering";
  * imports of {@link MeteringMeta}): bumped when a runtime of another version
  * could not run the module.
  */
-export const METERING_META_VERSION = 1;
+export const METERING_META_VERSION = 2;
 
 /**
  * Revision of the instrumentation itself (where and how fuel is charged).
  * Part of the cache key, so a new revision re-instruments cached modules.
  */
-export const INSTRUMENTATION_REVISION = 5;
+export const INSTRUMENTATION_REVISION = 6;
 
 /** One memory or table of a metered module, after the caps were applied. */
 export interface MeteredLimits {
@@ -33,7 +33,7 @@ export interface MeteringMeta {
   version: number;
   /** The module name the metered module imports the runtime from. */
   importModule: string;
-  /** The fields it imports from `importModule` (a subset of `fuel`, `out_of_fuel`, `memory_grow_failed`, `table_grow_failed`). */
+  /** The fields it imports from `importModule` (a subset of `fuel`, `out_of_fuel`, `memory_grow`, `table_grow`). */
   imports: string[];
   fuel: boolean;
   maxMemoryBytes: number;

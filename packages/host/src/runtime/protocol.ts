@@ -86,10 +86,17 @@ export const RESULT_IS_JSON = 1;
  * the instance is intact and serves the next call.
  */
 export interface FaultInfo {
-  type: "trap" | "exhausted" | "crash" | "init" | "result";
+  type: "trap" | "exhausted" | "crash" | "init" | "result" | "limit";
   message: string;
   kind?: "fuel" | "memory" | "table" | "timeout";
-  code?: "PLUGIN_RESULT_TOO_LARGE" | "PLUGIN_RESULT_TOO_DEEP" | "PLUGIN_RESULT_TOO_COMPLEX";
+  /** For `result` and `limit`: the PluginError code. */
+  code?:
+    | "PLUGIN_RESULT_TOO_LARGE"
+    | "PLUGIN_RESULT_TOO_DEEP"
+    | "PLUGIN_RESULT_TOO_COMPLEX"
+    | "PLUGIN_TOO_MANY_INSTANCES"
+    | "PLUGIN_TOO_MANY_MEMORIES"
+    | "PLUGIN_TOO_MANY_TABLES";
   limit?: number;
   used?: number;
 }

@@ -25,12 +25,19 @@ export function publishWorkerEvent(event: WorkerEvent): void {
 
 const workerUrl = new URL("./worker.js", import.meta.url);
 
+/** V8 limits of a plugin worker (MiB), as Node's `resourceLimits` takes them. */
+export interface PluginWorkerLimits {
+  maxOldGenerationSizeMb: number;
+  maxYoungGenerationSizeMb: number;
+  stackSizeMb: number;
+}
+
 /**
  * Starts a plugin worker. It waits for its one `WorkerInit` message (which plugin
  * to run) before loading any guest code. The worker is unref'd: an idle plugin or
  * spare never keeps the process alive.
  */
-export function startPluginWorker(): Worker {
+export function startPluginWorker(limits: Readonly<PluginWorkerLimits>): Worker {
   const worker = new Worker(workerUrl, {
     // A clean start: the parent's flags (--eval, --input-type, loaders, inspector)
     // must not leak into or break the plugin's thread.
@@ -38,7 +45,15 @@ export function startPluginWorker(): Worker {
     // The worker never sees the host's environment (the jco glue reads process.env).
     env: {},
     argv: [],
-    resourceLimits: { maxOldGenerationSizeMb: 256, stackSizeMb: 4 },
+    // Bounds the worker's own JS heap and stack: the glue decodes strings and lists
+    // out of guest memory on this heap, and a guest can ask for up to its memory cap
+    // in one result. Past the limit V8 ends the worker (ERR_WORKER_OUT_OF_MEMORY),
+    // which the host reports as a crash of this plugin only.
+    resourceLimits: {
+      maxOldGenerationSizeMb: limits.maxOldGenerationSizeMb,
+      maxYoungGenerationSizeMb: limits.maxYoungGenerationSizeMb,
+      stackSizeMb: limits.stackSizeMb,
+    },
   });
   worker.unref();
   return worker;
@@ -61,7 +76,16 @@ export class SpareWorkers {
   private readonly spares: Spare[] = [];
   private closed = false;
 
-  constructor(private readonly size: number) {}
+  constructor(
+    private readonly size: number,
+    /** The V8 limits every worker of this pool starts with. */
+    private readonly limits: Readonly<PluginWorkerLimits>,
+  ) {}
+
+  /** A new worker (not from the pool) with this host's limits. */
+  start(): Worker {
+    return startPluginWorker(this.limits);
+  }
 
   /** True when a started spare is waiting. */
   get hasSpare(): boolean {
@@ -77,7 +101,7 @@ export class SpareWorkers {
       spare.worker.off("error", spare.onError);
       worker = spare.worker;
     } else {
-      worker = startPluginWorker();
+      worker = startPluginWorker(this.limits);
     }
     this.warm();
     return worker;
@@ -86,7 +110,7 @@ export class SpareWorkers {
   /** Starts spares until the pool is full (no-op once closed), e.g. when a load begins. */
   warm(): void {
     while (!this.closed && this.spares.length < this.size) {
-      const worker = startPluginWorker();
+      const worker = startPluginWorker(this.limits);
       const threadId = worker.threadId;
       const spare: Spare = {
         worker,

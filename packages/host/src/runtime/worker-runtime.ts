@@ -23,6 +23,7 @@ import {
 } from "./protocol.js";
 import { publishWorkerEvent } from "./spare-workers.js";
 import type { WorkerInit } from "./worker.js";
+import type { InstanceLimits } from "./meter.js";
 
 const debug = debuglog("clawft");
 
@@ -74,6 +75,7 @@ export class WorkerRuntime {
     compiled: CompiledComponent,
     private readonly server: HostCallServer,
     fuelBudget: number,
+    limits: Readonly<InstanceLimits>,
     private readonly pluginId: string,
     private readonly worker: Worker,
     /** Called once when this runtime stops for any reason (crash, exit, kill). */
@@ -96,6 +98,7 @@ export class WorkerRuntime {
       wasi: compiled.imports.filter((name) => name.startsWith("wasi:")),
       maxResultBytes,
       hostFunctions: [...compiled.hostFunctions],
+      limits: { ...limits },
     };
     this.threadId = worker.threadId;
     worker.on("error", (error) => {

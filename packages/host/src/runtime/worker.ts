@@ -28,7 +28,7 @@ import {
   TO_MAIN,
   TO_WORKER,
 } from "./protocol.js";
-import { createWorkerMeter, type WorkerMeter } from "./meter.js";
+import { createWorkerMeter, InstanceLimitError, type InstanceLimits, type WorkerMeter } from "./meter.js";
 import { loadGlue } from "./glue-loader.js";
 import { lowerHostImports, type HostFunctions, type HostResult } from "./host-lowering.js";
 import { wasiImports } from "./wasi-stubs.js";
@@ -55,6 +55,8 @@ export interface WorkerInit {
   idleSpin: number;
   /** Largest result (UTF-8 bytes) of a tool call; see result-bounds.ts. */
   maxResultBytes: number;
+  /** What one guest instance may create and hold (core instances, memories, tables, their sums). */
+  limits: InstanceLimits;
 }
 
 interface PluginExports {
@@ -190,7 +192,6 @@ const moduleNames = new Map<WebAssembly.Module, string>(Object.entries(init.modu
 
 let plugin: PluginExports | undefined;
 let meter: WorkerMeter;
-let memories: WebAssembly.Memory[] = [];
 
 /**
  * Instantiates a fresh guest. Only the metered modules we compiled can be
@@ -198,9 +199,8 @@ let memories: WebAssembly.Memory[] = [];
  * inlined, unmetered module) is refused, so no guest code runs without metering.
  */
 function instantiateGuest(): PluginExports {
-  meter = createWorkerMeter(init.metering, moduleNames);
+  meter = createWorkerMeter(init.metering, moduleNames, init.limits);
   meter.setBudget(ch.num[NUM_BUDGET] as number);
-  memories = [];
   const getCoreModule = (name: string): WebAssembly.Module => {
     const m = init.modules[name];
     if (!m) throw new Error(`unknown core module ${name}`);
@@ -212,11 +212,11 @@ function instantiateGuest(): PluginExports {
     // trampolines (which cost several microseconds of bookkeeping per call).
     const direct = lowerHostImports(module, imports, hostImports, declaredHost);
     if (direct) imports = direct.imports;
-    const instance = new WebAssembly.Instance(module, meter.withImports(module, imports));
+    // Counts this core instance and its memories/tables first: past a limit it throws
+    // before the instance (and its memory) exists.
+    const metered = meter.withImports(module, imports);
+    const instance = new WebAssembly.Instance(module, metered);
     direct?.attach(instance);
-    for (const value of Object.values(instance.exports)) {
-      if (value instanceof WebAssembly.Memory) memories.push(value);
-    }
     return instance;
   };
   const result = instantiate(
@@ -227,10 +227,9 @@ function instantiateGuest(): PluginExports {
   return result.plugin;
 }
 
+/** Linear memory of the instance: the sum over every memory of every core instance, exported or not (memories never shrink, so this is the peak). */
 function peakMemory(): number {
-  let total = 0;
-  for (const m of memories) total += m.buffer.byteLength;
-  return total;
+  return meter.memoryBytes();
 }
 
 /** A throw's message, cut to GUEST_TEXT_MAX_BYTES (it may carry guest text). */
@@ -244,6 +243,7 @@ function isGuestErr(e: unknown): e is { payload: unknown } {
 
 /** Turns a throw out of the guest into a fault report (fuel/memory/table exhaustion, or a trap). */
 function fault(e: unknown): FaultInfo {
+  if (e instanceof InstanceLimitError) return { type: "limit", code: e.code, message: e.message, limit: e.limit, used: e.used };
   const exhausted = meter.exhausted(e);
   if (exhausted) return { type: "exhausted", ...exhausted };
   return { type: "trap", message: errorMessage(e) };
@@ -301,7 +301,7 @@ function runCall(tool: string, params: string): void {
 }
 
 // Boot: instantiate, init, describe; then serve commands forever.
-meter = createWorkerMeter(init.metering, moduleNames);
+meter = createWorkerMeter(init.metering, moduleNames, init.limits);
 const failed = boot();
 if (failed) {
   send(failed.kind, [JSON.stringify(failed.info)]);

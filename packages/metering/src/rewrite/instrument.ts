@@ -569,9 +569,9 @@ function resolveFunction(st: ScanState, patches: Patches, firstPatch: number, lo
  * Rewrites a core module (already validated by V8, name section stripped):
  * fuel checks at every function entry and loop header (the only places where
  * control can come back without passing a check: recursion and loop back
- * edges), fuel decrements at large `if` arms and block tails, and a check
- * before every `memory.grow` / `table.grow` that reports a grow the cap will
- * refuse. Throws {@link UnsupportedFeatureError} for anything it cannot meter.
+ * edges), fuel decrements at large `if` arms and block tails, and a call
+ * of the instance's resource limiter (`memory_grow` / `table_grow`) before
+ * every `memory.grow` / `table.grow`, which may refuse the grow. Throws {@link UnsupportedFeatureError} for anything it cannot meter.
  */
 export function instrumentBinary(input: Uint8Array, plan: InstrumentPlan): InstrumentResult {
   const info = readModule(input);
@@ -593,7 +593,7 @@ export function instrumentBinary(input: Uint8Array, plan: InstrumentPlan): Instr
   if (fuel) imports.push("fuel", "out_of_fuel");
   if (totals.memoryGrow) {
     if (plan.memoryMaxPages === undefined) throw new BinaryFormatError("memory.grow without a memory");
-    imports.push("memory_grow_failed");
+    imports.push("memory_grow");
   }
   const tables = [...totals.tableGrows].sort((x, y) => x - y);
   const tableMax = tables.map((t) => {
@@ -601,7 +601,7 @@ export function instrumentBinary(input: Uint8Array, plan: InstrumentPlan): Instr
     if (max === undefined) throw new BinaryFormatError(`table.grow of unknown table ${t}`);
     return max;
   });
-  if (tables.length > 0) imports.push("table_grow_failed");
+  if (tables.length > 0) imports.push("table_grow");
   const layout: Layout = {
     importModule: plan.importModule,
     fuel,

@@ -28,13 +28,13 @@ interface Indices {
   importedGlobals: number;
   fuelGlobal: number;
   outOfFuel: number;
-  memoryGrowFailed: number;
-  tableGrowFailed: number;
+  memoryGrowImport: number;
+  tableGrowImport: number;
   memoryCheck: number;
   /** Table index → its check helper's function index. */
   tableChecks: Map<number, number>;
   typeVoid: number;
-  typeFailed: number;
+  typeGrow: number;
   typeCheck: number;
 }
 
@@ -65,12 +65,12 @@ export function writeModule(info: ModuleInfo, layout: Layout, patches: Patches):
   const oldTypes = info.typeParams.length;
   let nextType = oldTypes;
   const typeVoid = layout.fuel ? nextType++ : -1;
-  const typeFailed = addedFunctionImports > (layout.fuel ? 1 : 0) ? nextType++ : -1;
+  const typeGrow = addedFunctionImports > (layout.fuel ? 1 : 0) ? nextType++ : -1;
   const typeCheck = helperCount > 0 ? nextType++ : -1;
   let nextImport = info.importedFunctions;
   const outOfFuel = layout.fuel ? nextImport++ : -1;
-  const memoryGrowFailed = layout.memoryMaxPages !== undefined ? nextImport++ : -1;
-  const tableGrowFailed = layout.growTables.length > 0 ? nextImport++ : -1;
+  const memoryGrowImport = layout.memoryMaxPages !== undefined ? nextImport++ : -1;
+  const tableGrowImport = layout.growTables.length > 0 ? nextImport++ : -1;
   let nextHelper = nextImport + info.functionTypes.length;
   const memoryCheck = layout.memoryMaxPages !== undefined ? nextHelper++ : -1;
   const tableChecks = new Map<number, number>();
@@ -82,12 +82,12 @@ export function writeModule(info: ModuleInfo, layout: Layout, patches: Patches):
     importedGlobals: info.importedGlobals,
     fuelGlobal: info.importedGlobals,
     outOfFuel,
-    memoryGrowFailed,
-    tableGrowFailed,
+    memoryGrowImport,
+    tableGrowImport,
     memoryCheck,
     tableChecks,
     typeVoid,
-    typeFailed,
+    typeGrow,
     typeCheck,
   };
   const renumber = ix.functionShift !== 0 || ix.globalShift !== 0;
@@ -182,8 +182,8 @@ export function writeModule(info: ModuleInfo, layout: Layout, patches: Patches):
         section(w, s.id, () => {
           w.u32(r.u32() + helperCount);
           writeBodies(info, w, patches, ix);
-          if (layout.memoryMaxPages !== undefined) writeGrowCheck(w, -1, layout.memoryMaxPages, ix.memoryGrowFailed);
-          layout.growTables.forEach((t, i) => writeGrowCheck(w, t, layout.growTableMax[i] as number, ix.tableGrowFailed));
+          if (layout.memoryMaxPages !== undefined) writeGrowCheck(w, -1, layout.memoryMaxPages, ix.memoryGrowImport);
+          layout.growTables.forEach((t, i) => writeGrowCheck(w, t, layout.growTableMax[i] as number, ix.tableGrowImport));
         });
         break;
       default:
@@ -212,7 +212,7 @@ function global(ix: Indices, g: number): number {
 
 function appendTypes(w: ByteWriter, ix: Indices): void {
   if (ix.typeVoid >= 0) w.copy(Uint8Array.of(0x60, 0, 0), 0, 3);
-  if (ix.typeFailed >= 0) w.copy(Uint8Array.of(0x60, 3, 0x7f, 0x7f, 0x7f, 0), 0, 6);
+  if (ix.typeGrow >= 0) w.copy(Uint8Array.of(0x60, 3, 0x7f, 0x7f, 0x7f, 1, 0x7f), 0, 7);
   if (ix.typeCheck >= 0) w.copy(Uint8Array.of(0x60, 1, 0x7f, 1, 0x7f), 0, 5);
 }
 
@@ -234,15 +234,15 @@ function appendImports(w: ByteWriter, layout: Layout, ix: Indices): void {
     w.byte(0x00);
     w.u32(ix.typeVoid);
   }
-  if (ix.memoryGrowFailed >= 0) {
-    importName(w, layout.importModule, "memory_grow_failed");
+  if (ix.memoryGrowImport >= 0) {
+    importName(w, layout.importModule, "memory_grow");
     w.byte(0x00);
-    w.u32(ix.typeFailed);
+    w.u32(ix.typeGrow);
   }
-  if (ix.tableGrowFailed >= 0) {
-    importName(w, layout.importModule, "table_grow_failed");
+  if (ix.tableGrowImport >= 0) {
+    importName(w, layout.importModule, "table_grow");
     w.byte(0x00);
-    w.u32(ix.typeFailed);
+    w.u32(ix.typeGrow);
   }
 }
 
@@ -482,45 +482,31 @@ function charge(w: ByteWriter, ix: Indices, amount: number, mode: number, tmp: n
 }
 
 /**
- * `(func (param $delta i32) (result i32))`: when size + delta > max
- * (compared in i64, so it cannot wrap), calls the `*_grow_failed(size,
- * delta, max)` import, which records the failure; returns delta for the grow.
- * `table` is -1 for the memory.
+ * `(func (param $delta i32) (result i32))`: asks the `memory_grow` /
+ * `table_grow(size, delta, max)` import, the instance's resource limiter,
+ * which returns the delta to grow by: `delta` itself, or -1 (0xffffffff, a
+ * grow no memory or table can satisfy, so the grow returns -1) when the grow
+ * would take the instance's total over its budget. Every grow of every
+ * memory and table goes through it, so the host sees the sum across
+ * instances, not one module's share. `table` is -1 for the memory.
  */
-function writeGrowCheck(w: ByteWriter, table: number, max: number, failed: number): void {
-  const size = (): void => {
-    if (table < 0) {
-      w.byte(OP.MEMORY_SIZE);
-      w.byte(0);
-    } else {
-      w.byte(OP.PREFIX_FC);
-      w.u32(16);
-      w.u32(table);
-    }
-  };
+function writeGrowCheck(w: ByteWriter, table: number, max: number, limiter: number): void {
   const start = w.beginSized();
   w.byte(0); // no locals
-  size();
-  w.byte(OP.I64_EXTEND_I32_U);
-  w.byte(OP.LOCAL_GET);
-  w.byte(0);
-  w.byte(OP.I64_EXTEND_I32_U);
-  w.byte(OP.I64_ADD);
-  w.byte(OP.I64_CONST);
-  w.sleb(max);
-  w.byte(OP.I64_GT_U);
-  w.byte(OP.IF);
-  w.byte(0x40);
-  size();
+  if (table < 0) {
+    w.byte(OP.MEMORY_SIZE);
+    w.byte(0);
+  } else {
+    w.byte(OP.PREFIX_FC);
+    w.u32(16);
+    w.u32(table);
+  }
   w.byte(OP.LOCAL_GET);
   w.byte(0);
   w.byte(OP.I32_CONST);
   w.sleb(max);
   w.byte(OP.CALL);
-  w.u32(failed);
-  w.byte(OP.END);
-  w.byte(OP.LOCAL_GET);
-  w.byte(0);
+  w.u32(limiter);
   w.byte(OP.END);
   w.endSized(start);
 }

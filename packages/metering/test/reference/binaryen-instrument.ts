@@ -524,8 +524,8 @@ export interface InstrumentResult {
  * Rewrites `module` in place: fuel checks at every function entry and loop
  * header (the only places where control can come back without passing a
  * check: recursion and loop back edges), fuel decrements at `if` arms, and a
- * check before every `memory.grow` / `table.grow` that reports a grow the cap
- * will refuse.
+ * call of the resource limiter (`memory_grow` / `table_grow`) before every
+ * `memory.grow` / `table.grow`.
  */
 export function instrumentModule(module: binaryen.Module, plan: InstrumentPlan): InstrumentResult {
   const stats = emptyStats();
@@ -537,8 +537,8 @@ export function instrumentModule(module: binaryen.Module, plan: InstrumentPlan):
 
   const fuelGlobal = uniqueName(hasGlobal, "clawft_metering_fuel");
   const outOfFuel = uniqueName(hasFunction, "clawft_metering_out_of_fuel");
-  const memGrowFailed = uniqueName(hasFunction, "clawft_metering_memory_grow_failed");
-  const tableGrowFailed = uniqueName(hasFunction, "clawft_metering_table_grow_failed");
+  const memGrowFailed = uniqueName(hasFunction, "clawft_metering_memory_grow");
+  const tableGrowFailed = uniqueName(hasFunction, "clawft_metering_table_grow");
   const memGrowCheck = uniqueName(hasFunction, "clawft_metering_memory_grow_check");
 
   // The functions to meter: every defined function present before we add ours.
@@ -690,55 +690,33 @@ export function instrumentModule(module: binaryen.Module, plan: InstrumentPlan):
     module.addFunctionImport(outOfFuel, plan.importModule, "out_of_fuel", binaryen.none, binaryen.none);
     imports.push("fuel", "out_of_fuel");
   }
-  const failedParams = binaryen.createType([i32, i32, i32]);
+  const limiterParams = binaryen.createType([i32, i32, i32]);
   if (usesMemGrow) {
     const max = plan.memoryMaxPages;
     if (max === undefined) throw new Error("internal: memory.grow without a memory");
-    module.addFunctionImport(memGrowFailed, plan.importModule, "memory_grow_failed", failedParams, binaryen.none);
-    imports.push("memory_grow_failed");
-    const size64 = (): number => module.i64.extend_u(module.memory.size());
+    module.addFunctionImport(memGrowFailed, plan.importModule, "memory_grow", limiterParams, i32);
+    imports.push("memory_grow");
     module.addFunction(
       memGrowCheck,
       i32,
       i32,
       [],
-      module.block(
-        null,
-        [
-          module.if(
-            module.i64.gt_u(module.i64.add(size64(), module.i64.extend_u(module.local.get(0, i32))), module.i64.const(BigInt(max) as unknown as number)),
-            module.call(memGrowFailed, [module.memory.size(), module.local.get(0, i32), module.i32.const(max)], binaryen.none),
-          ),
-          module.local.get(0, i32),
-        ],
-        i32,
-      ),
+      module.call(memGrowFailed, [module.memory.size(), module.local.get(0, i32), module.i32.const(max)], i32),
     );
   }
   if (usesTableGrow) {
-    module.addFunctionImport(tableGrowFailed, plan.importModule, "table_grow_failed", failedParams, binaryen.none);
-    imports.push("table_grow_failed");
+    module.addFunctionImport(tableGrowFailed, plan.importModule, "table_grow", limiterParams, i32);
+    imports.push("table_grow");
     for (const [table, helper] of tableGrowChecks) {
       const index = tableNames.indexOf(table);
       const max = plan.tableMaxElements[index];
       if (max === undefined) throw new Error(`internal: unknown table ${table}`);
-      const size64 = (): number => module.i64.extend_u(module.table.size(table));
       module.addFunction(
         helper,
         i32,
         i32,
         [],
-        module.block(
-          null,
-          [
-            module.if(
-              module.i64.gt_u(module.i64.add(size64(), module.i64.extend_u(module.local.get(0, i32))), module.i64.const(BigInt(max) as unknown as number)),
-              module.call(tableGrowFailed, [module.table.size(table), module.local.get(0, i32), module.i32.const(max)], binaryen.none),
-            ),
-            module.local.get(0, i32),
-          ],
-          i32,
-        ),
+        module.call(tableGrowFailed, [module.table.size(table), module.local.get(0, i32), module.i32.const(max)], i32),
       );
     }
   }
