@@ -7,7 +7,7 @@ import { performance } from "node:perf_hooks";
 import { componentize } from "componentize-qjs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { componentFromWat, fixtureNames, fixtureSources, worldWitPath } from "../src/build.js";
+import { componentFromWat, fixtureNames, fixtureSources, withExtraCoreInstances, worldWitPath } from "../src/build.js";
 import { jsExamplePluginDir, JS_PLUGIN_COMPONENTIZE_OPTIONS } from "../src/js-plugin.js";
 
 const rows: string[] = ["| fixture | component bytes | gzipped | cold build ms |", "|---|---:|---:|---:|"];
@@ -16,8 +16,9 @@ let total = 0;
 await componentFromWat("(module)", "package a:b; world w {}", "w");
 for (const name of fixtureNames) {
   const started = performance.now();
-  const { wat, wit, world } = await fixtureSources(name);
-  const bytes = await componentFromWat(wat, wit, world);
+  const { wat, wit, world, extra } = await fixtureSources(name);
+  const component = await componentFromWat(wat, wit, world);
+  const bytes = extra ? await withExtraCoreInstances(component, extra) : component;
   const ms = performance.now() - started;
   total += ms;
   rows.push(`| \`${name}\` | ${bytes.length} | ${gzipSync(bytes).length} | ${ms.toFixed(0)} |`);

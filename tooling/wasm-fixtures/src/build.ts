@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { componentEmbed, componentNew, parse } from "@bytecodealliance/jco";
+import { componentEmbed, componentNew, parse, print } from "@bytecodealliance/jco";
 
 /** Bump when the builder's output changes for the same sources (invalidates the cache). */
 export const BUILDER_VERSION = "1";
@@ -42,6 +42,7 @@ export const fixtureNames = [
   "init-error-huge",
   "nested-types",
   "extra-export",
+  "memory-multiplier",
 ] as const;
 
 export type FixtureName = (typeof fixtureNames)[number];
@@ -53,6 +54,15 @@ interface FixtureConfig {
   exports?: string[];
   /** adds a custom section of this many deterministic pseudo-random (incompressible) bytes */
   paddingBytes?: number;
+  /**
+   * After the component is built, instantiate the core module in `module` (a WAT file of
+   * the fixture folder) `count` more times, right after the main module's instance
+   * (a hand-written edit of the component text: wit-component never does this). With
+   * `call`, a driver instance follows whose start function calls that export
+   * `(func (param i32) (result i32))` of every instance with `arg`, round after round,
+   * until a whole round returns 0 everywhere.
+   */
+  extraCoreInstances?: ExtraCoreInstances;
 }
 
 const PLUGIN_EXPORTS: ReadonlyArray<readonly [string, string]> = [
@@ -98,10 +108,20 @@ function watString(data: string | Uint8Array): string {
   return out;
 }
 
+/** See `FixtureConfig.extraCoreInstances`. */
+export interface ExtraCoreInstances {
+  module: string;
+  count: number;
+  call?: string;
+  arg?: number;
+}
+
 interface FixtureSources {
   wat: string;
   wit: string;
   world: string;
+  /** The extra core module (its WAT text in `module`) and how the component instantiates it. */
+  extra?: ExtraCoreInstances;
 }
 
 export interface FixtureBuildOptions {
@@ -171,7 +191,43 @@ export async function fixtureSources(name: FixtureName, options: FixtureBuildOpt
     parts.push(`(export "cabi_post_plugin#${exportName}" (func $post_return))`);
   }
   parts.push(`)`);
-  return { wat: parts.join("\n"), wit: ownWit ?? worldWit, world: config.world ?? "plugin" };
+  const sources: FixtureSources = { wat: parts.join("\n"), wit: ownWit ?? worldWit, world: config.world ?? "plugin" };
+  if (config.extraCoreInstances) {
+    const extra = config.extraCoreInstances;
+    sources.extra = { ...extra, module: await readFile(join(dir, extra.module), "utf8") };
+  }
+  return sources;
+}
+
+/**
+ * Adds `extra.count` instances of the core module `extra.module` (WAT text) to a
+ * component, right after the instance of its main module, by editing the
+ * component's text (jco's `print`, then `parse`); with `extra.call`, a driver
+ * instance follows whose start function calls that export of every instance
+ * (see {@link ExtraCoreInstances}).
+ */
+export async function withExtraCoreInstances(component: Uint8Array, extra: ExtraCoreInstances): Promise<Uint8Array> {
+  const text = await print(component);
+  const anchor = text.indexOf(`  (alias core export $main "memory"`);
+  if (anchor < 0) throw new Error("cannot find the main module's instance in the component text");
+  const body = extra.module.replace(/^\s*(;;[^\n]*\n\s*)*\(module/, "").replace(/\)\s*$/, "");
+  const added = [`  (core module $extra ${body})`];
+  for (let i = 0; i < extra.count; i++) added.push(`  (core instance $extra${i} (instantiate $extra))`);
+  if (extra.call !== undefined) {
+    const imports: string[] = [];
+    const calls: string[] = [];
+    const withs: string[] = [];
+    for (let i = 0; i < extra.count; i++) {
+      imports.push(`(import "e${i}" "${extra.call}" (func $e${i} (param i32) (result i32)))`);
+      calls.push(`(local.set $got (i32.or (local.get $got) (call $e${i} (i32.const ${extra.arg ?? 1}))))`);
+      withs.push(`(with "e${i}" (instance $extra${i}))`);
+    }
+    added.push(
+      `  (core module $driver ${imports.join(" ")} (func $run (local $got i32) (loop $round (local.set $got (i32.const 0)) ${calls.join(" ")} (br_if $round (local.get $got)))) (start $run))`,
+      `  (core instance $driver (instantiate $driver ${withs.join(" ")}))`,
+    );
+  }
+  return parse(`${text.slice(0, anchor)}${added.join("\n")}\n${text.slice(anchor)}`);
 }
 
 /** WAT text → core module → embed the WIT world → component, all in process through jco. */
@@ -207,9 +263,12 @@ export async function cached(key: string, build: () => Promise<Uint8Array>): Pro
  * its describe() returns that instead (a string is returned as is, so it may be invalid JSON).
  */
 export async function buildFixture(name: FixtureName, options: FixtureBuildOptions = {}): Promise<Uint8Array> {
-  const { wat, wit, world } = await fixtureSources(name, options);
-  const key = `${name}-${sha256(BUILDER_VERSION, wat, wit, world).slice(0, 32)}`;
-  return cached(key, () => componentFromWat(wat, wit, world));
+  const { wat, wit, world, extra } = await fixtureSources(name, options);
+  const key = `${name}-${sha256(BUILDER_VERSION, wat, wit, world, ...(extra ? [JSON.stringify(extra)] : [])).slice(0, 32)}`;
+  return cached(key, async () => {
+    const component = await componentFromWat(wat, wit, world);
+    return extra ? withExtraCoreInstances(component, extra) : component;
+  });
 }
 
 /** The core module of a fixture (no component wrapping), e.g. to test "not a component" paths. */

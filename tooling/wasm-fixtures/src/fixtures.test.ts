@@ -4,7 +4,16 @@ import { join } from "node:path";
 import { componentWit } from "@bytecodealliance/jco";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildAllFixtures, buildFixture, cacheDir, fixtureNames, fixturePath, fixtureSources, type FixtureName } from "./build.js";
+import {
+  buildAllFixtures,
+  buildFixture,
+  cacheDir,
+  fixtureNames,
+  fixturePath,
+  fixtureSources,
+  withExtraCoreInstances,
+  type FixtureName,
+} from "./build.js";
 import { runComponent, type TestHost, type TestPlugin } from "./harness.js";
 
 /** The jco way: an err result of an export is thrown as a ComponentError whose `payload` is the err value. */
@@ -292,6 +301,23 @@ describe("resource fixtures (unmetered: only their own behaviour)", () => {
     expect(call(plugin, "x", "[8]")).toEqual({ ok: "grew" });
     // 5000 MiB is more than a 32-bit memory can hold: the grow fails and it is handled
     expect(call(plugin, "x", "[5000]")).toEqual({ ok: "ok" });
+  });
+
+  it("memory-multiplier instantiates its hog module 32 times, then a driver that calls every hog's grab", async () => {
+    const { print } = await import("@bytecodealliance/jco");
+    const text = await print(built.get("memory-multiplier") ?? (await buildFixture("memory-multiplier")));
+    expect(text.match(/\(core instance \$extra\d+ (\(;\d+;\) )?\(instantiate \$extra\)/g)).toHaveLength(32);
+    expect(text.match(/\(with "e\d+" \(instance \$extra\d+\)\)/g)).toHaveLength(32);
+    expect(text).toMatch(/\(start \$run|\(start \d+/);
+  });
+
+  it("withExtraCoreInstances: a small variant (3 hogs of at most 2 pages) still runs its main module", async () => {
+    const hog = `(module (memory 1 2) (func (export "grab") (param i32) (result i32)
+      (i32.ne (memory.grow (i32.const 1)) (i32.const -1))))`;
+    const bytes = await withExtraCoreInstances(await buildFixture("tool-basic"), { module: hog, count: 3, call: "grab", arg: 1 });
+    const { plugin, dispose } = await runComponent(bytes, recordingHost());
+    disposers.push(dispose);
+    expect(call(plugin, "echo", "[1]")).toEqual({ ok: "[1]" });
   });
 
   it("table-hog grows its table", async () => {

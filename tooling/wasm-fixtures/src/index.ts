@@ -9,6 +9,8 @@ export {
   fixturePath,
   fixtureSources,
   worldWitPath,
+  withExtraCoreInstances,
+  type ExtraCoreInstances,
   type FixtureBuildOptions,
   type FixtureName,
 } from "./build.js";
