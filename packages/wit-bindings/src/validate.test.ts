@@ -35,6 +35,7 @@ const GOOD = [
   "oversized",
   "hostile-results",
   "init-error-huge",
+  "memory-multiplier",
 ] as const satisfies readonly FixtureName[];
 
 const BAD: Record<Exclude<FixtureName, (typeof GOOD)[number]>, { code: WitErrorCode; item?: string; message: string }> = {
