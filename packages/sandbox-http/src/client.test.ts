@@ -390,6 +390,18 @@ describe("constructor options", () => {
     });
   }
 
+  it("T66 a network entry with a port is refused at construction: a port would not be enforced", () => {
+    let caught: unknown;
+    try {
+      new SandboxedHttpClient({ ...good, network: ["api.test", "api.test:8443"] });
+    } catch (error) {
+      caught = error;
+    }
+    expect(ClawftError.isInstance(caught)).toBe(true);
+    expect((caught as ClawftError).code).toBe("HTTP_INVALID_OPTIONS");
+    expect((caught as ClawftError).message).toMatch(/^network\[1\] must not name a port: an allowed host is reachable on every port/);
+  });
+
   it("accepts IPv4 and IPv6 CIDRs and freezes the resolved options", () => {
     const client = new SandboxedHttpClient({ ...good, allowPrivateCidrs: ["127.0.0.0/8", "fd00::/8", "::1/128"] });
     expect(Object.isFrozen(client.options)).toBe(true);

@@ -39,20 +39,26 @@ describe("NetworkAllowlist — construction", () => {
     expect(list.allows("bad entry")).toBe(false);
   });
 
-  it("accepts names, IP literals, ports, a trailing dot, wildcards and *", () => {
+  it("accepts names, IP literals, a trailing dot, wildcards and *", () => {
     expect(
       () =>
         new NetworkAllowlist([
-          "example.com", "EXAMPLE.COM.", "api.example.com:8443", "*.example.org", "*", "10.0.0.1",
-          "[::1]", "[::1]:8080", "::1", "bücher.de", "xn--bcher-kva.de", "a_b.example", "localhost",
+          "example.com", "EXAMPLE.COM.", "*.example.org", "*", "10.0.0.1",
+          "[::1]", "::1", "bücher.de", "xn--bcher-kva.de", "a_b.example", "localhost",
         ]),
     ).not.toThrow();
+  });
+
+  it("T66 refuses an entry with a port (every port of a listed host is reachable)", () => {
+    for (const entry of ["api.example.com:8443", "[::1]:8080", "10.0.0.1:80", "*.example.org:443"]) {
+      expect(() => new NetworkAllowlist([entry])).toThrow(SandboxError);
+    }
   });
 });
 
 describe("NetworkAllowlist — matching", () => {
-  it("exact hosts are case-insensitive, ignore a port and one trailing dot (entries and hosts alike)", () => {
-    const list = new NetworkAllowlist(["Example.COM.", "api.test:8443"]);
+  it("exact hosts are case-insensitive, ignore one trailing dot (entries and hosts alike) and a host's port", () => {
+    const list = new NetworkAllowlist(["Example.COM.", "api.test"]);
     for (const h of ["example.com", "EXAMPLE.com", "example.com.", "example.com:80", "example.com.:443"]) {
       expect(list.allows(h)).toBe(true);
     }

@@ -1,6 +1,7 @@
 import { domainToASCII } from "node:url";
 import { SandboxError } from "./errors.js";
 import { parseIPv4Strict, parseIPv6Strict } from "./ip.js";
+import { escapeControlText } from "./log.js";
 
 /** What one network entry or host normalises to. */
 export type NormalizedHost =
@@ -169,16 +170,39 @@ export function normalizeHost(input: string, allowWildcard = false): NormalizedH
   return wildcard ? { kind: "wildcard", suffix: "." + ascii } : { kind: "name", host: ascii };
 }
 
-/** Normalises a network entry: a host name, IP literal, `*.domain` or `*`; port and one trailing dot ignored. */
+/**
+ * True when a network entry names a port (`api.example.com:8443`, `[::1]:8080`).
+ * A bare IPv6 address (`::1`, two or more colons, no brackets) has no port.
+ */
+export function networkEntryHasPort(entry: string): boolean {
+  if (entry.startsWith("[")) {
+    const close = entry.indexOf("]");
+    return close >= 0 && entry.charCodeAt(close + 1) === 58 /* ":" */;
+  }
+  const first = entry.indexOf(":");
+  return first >= 0 && entry.indexOf(":", first + 1) < 0;
+}
+
+/**
+ * Normalises a network entry: a host name, IP literal, `*.domain` or `*`; one
+ * trailing dot ignored. An entry with a port (`api.example.com:8443`) is
+ * refused (undefined): the allowlist matches hosts, so a port in an entry would
+ * be shown to the user as a restriction while every port of the host is
+ * reachable. Stops a consent prompt from promising "port 8443 only".
+ */
 export function normalizeNetworkEntry(entry: unknown): NormalizedHost | undefined {
-  if (typeof entry !== "string") return undefined;
+  if (typeof entry !== "string" || networkEntryHasPort(entry)) return undefined;
   return normalizeHost(entry, true);
 }
 
 /** The message for a bad entry at `path` (e.g. `network[2]`). */
 export function networkEntryMessage(path: string, entry: unknown): string {
-  const shown = typeof entry === "string" ? JSON.stringify(entry.slice(0, 80)) : typeof entry;
-  return `${path} must be a host name, "*.domain" or "*" (got ${shown})`;
+  // Escaped: the entry comes from a manifest and this message reaches terminals and logs.
+  const shown = typeof entry === "string" ? `"${escapeControlText(entry.slice(0, 80))}"` : typeof entry;
+  if (typeof entry === "string" && networkEntryHasPort(entry) && normalizeHost(entry, true) !== undefined) {
+    return `${path} must not name a port: an allowed host is reachable on every port; list the host alone (got ${shown})`;
+  }
+  return `${path} must be a host name, "*.domain" or "*" without a port (got ${shown})`;
 }
 
 /** Options of `NetworkAllowlist`. */
@@ -198,8 +222,9 @@ export interface NetworkAllowlistOptions {
 
 /**
  * The network allowlist of a plugin (`permissions.network`): exact hosts
- * (case-insensitive, IDN compared in punycode, port and one trailing dot
- * ignored), `*.example.com` (subdomains only, never the apex) and `*` (every
+ * (case-insensitive, IDN compared in punycode, one trailing dot ignored; an
+ * entry with a port is refused, since every port of a listed host is
+ * reachable), `*.example.com` (subdomains only, never the apex) and `*` (every
  * host). An empty list allows nothing.
  *
  * Deny by default: a host that does not normalise cleanly (`""`, spaces,

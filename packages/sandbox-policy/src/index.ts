@@ -44,8 +44,15 @@ export {
   type LogLimiterOptions,
 } from "./log.js";
 export {
+  normalizeFilesystemGrant,
+  MAX_PERMISSION_ENTRY_CHARS,
+  MAX_PERMISSION_ENTRIES,
+  type FilesystemGrantResult,
+} from "./grant-path.js";
+export {
   parseManifest,
   parseManifestWithWarnings,
+  stripManifestBom,
   diffPermissions,
   manifestResources,
   manifestJsonSchema,

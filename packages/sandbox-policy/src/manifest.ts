@@ -1,8 +1,13 @@
 import { z } from "zod";
-import { normalizeNetworkEntry } from "./allowlist.js";
+import { networkEntryHasPort, normalizeHost, normalizeNetworkEntry } from "./allowlist.js";
 import { RESOURCE_DEFAULTS, RESOURCE_HARD_LIMITS, type ResourceLimits } from "./defaults.js";
 import { HARD_DENIED_ENV_VARS } from "./env.js";
 import { ClawftError, type ClawftErrorOptions } from "./errors.js";
+import {
+  envVarNameProblem,
+  MAX_PERMISSION_ENTRIES,
+  normalizeFilesystemGrant,
+} from "./grant-path.js";
 
 /** What a plugin provides (the reference host's `PluginCapability`). */
 export const PLUGIN_CAPABILITIES = Object.freeze([
@@ -97,33 +102,50 @@ function isRelativeModulePath(p: string): boolean {
   return !p.split("/").some((seg) => seg === "..");
 }
 
-const networkEntry = str().refine((v) => normalizeNetworkEntry(v) !== undefined, {
-  message: 'must be a host name, "*.domain" or "*"',
+/**
+ * A host name, `*.domain` or `*`, without a port. A port is refused (T66): the
+ * allowlist matches hosts, so `api.example.com:8443` would be shown in the
+ * consent prompt as "port 8443 only" while every port of the host is reachable.
+ */
+const networkEntry = str().superRefine((v, ctx) => {
+  if (normalizeNetworkEntry(v) !== undefined) return;
+  const message =
+    networkEntryHasPort(v) && normalizeHost(v, true) !== undefined
+      ? "must not name a port: an allowed host is reachable on every port; list the host alone"
+      : 'must be a host name, "*.domain" or "*"';
+  ctx.addIssue({ code: "custom", message });
 });
 
-const filesystemEntry = str()
-  .min(1, "must not be empty")
-  .max(4096, "must be at most 4096 characters")
-  .refine((v) => !v.includes("\0"), { message: "must not contain NUL" });
+/** Checked and normalised by `normalizeFilesystemGrant` (T63, T64). */
+const filesystemEntry = str().superRefine((v, ctx) => {
+  const result = normalizeFilesystemGrant(v);
+  if (!result.ok) ctx.addIssue({ code: "custom", message: result.problem });
+});
 
-const envVarEntry = str()
-  .min(1, "must not be empty")
-  .max(1024, "must be at most 1024 characters")
-  .refine((v) => !v.includes("\0") && !v.includes("="), { message: "must not contain NUL or '='" });
+const envVarEntry = str().superRefine((v, ctx) => {
+  const problem = envVarNameProblem(v);
+  if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+});
 
 const list = <T extends z.ZodType>(item: T, expected: string) =>
   z.array(item, { error: typeError(expected) }).max(1000, "must have at most 1000 entries");
 
+/** A permission list: each entry is one line of the consent prompt, so the count is bounded (T64). */
+const permissionList = <T extends z.ZodType>(item: T, expected: string) =>
+  z
+    .array(item, { error: typeError(expected) })
+    .max(MAX_PERMISSION_ENTRIES, `must have at most ${MAX_PERMISSION_ENTRIES} entries (each is shown in full at consent)`);
+
 const permissionsSchema = z
   .strictObject(
     {
-      network: list(networkEntry, "an array of host names")
+      network: permissionList(networkEntry, "an array of host names")
         .default([])
-        .describe('Hosts the plugin may reach: "api.example.com", "*.example.com" (subdomains only) or "*" (every public host). Empty: no network.'),
-      filesystem: list(filesystemEntry, "an array of paths")
+        .describe('Hosts the plugin may reach: "api.example.com", "*.example.com" (subdomains only) or "*" (every public host), without a port (every port of a listed host is reachable). Empty: no network.'),
+      filesystem: permissionList(filesystemEntry, "an array of paths")
         .default([])
-        .describe("Paths the plugin may read and write. Empty: no filesystem access."),
-      env_vars: list(envVarEntry, "an array of variable names")
+        .describe('Folders the plugin may read and write: absolute, or relative to the plugin\'s data folder; no ".", ".." or empty segments, no control characters, at most 1024 characters. Empty: no filesystem access.'),
+      env_vars: permissionList(envVarEntry, "an array of variable names")
         .default([])
         .describe("Environment variables the plugin may read. Names with _SECRET, _PASSWORD or _TOKEN need the user's approval."),
       shell: z
@@ -266,7 +288,19 @@ function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
 }
 
 /**
- * Validates a manifest (an object, or its JSON text) and returns it with
+ * Removes one leading byte order mark (U+FEFF) from manifest text. Editors on
+ * Windows write one; `JSON.parse` refuses it. Every reader of a manifest's text
+ * goes through `parseManifestWithWarnings`, which calls this, so the plugin
+ * manager (at install) and the host (at every run) parse the same text (T67):
+ * a manifest cannot install and then fail at run, or the reverse. A second
+ * BOM is not stripped (it is invalid JSON).
+ */
+export function stripManifestBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/**
+ * Validates a manifest (an object, or its JSON text; one leading BOM is ignored) and returns it with
  * defaults filled in, plus warnings: resources above their hard maximum are
  * clamped (a plugin can never grant itself more than the host's ceiling),
  * unknown top-level keys are kept, a `__proto__` key is dropped, hard-denied
@@ -277,7 +311,7 @@ export function parseManifestWithWarnings(input: unknown): ManifestParseResult {
   let value = input;
   if (typeof input === "string") {
     try {
-      value = JSON.parse(input) as unknown;
+      value = JSON.parse(stripManifestBom(input)) as unknown;
     } catch (e) {
       // V8's message may quote the input: strip control characters (log-line forgery).
       const why = String((e as Error).message).replace(/[\x00-\x1f\x7f]/g, " ").slice(0, 200);
@@ -297,6 +331,11 @@ export function parseManifestWithWarnings(input: unknown): ManifestParseResult {
   if (!parsed.success) throw new ManifestError(formatIssues(parsed.error.issues), { cause: parsed.error });
 
   const data = parsed.data as PluginManifest;
+  // The one normalised form of each grant: what the prompt shows, the approvals store and the sandbox uses.
+  data.permissions.filesystem = data.permissions.filesystem.map((entry) => {
+    const result = normalizeFilesystemGrant(entry);
+    return result.ok ? result.path : entry;
+  });
   for (const key of Object.keys(SNAKE_TO_CAMEL) as (keyof PluginResources)[]) {
     const max = RESOURCE_HARD_LIMITS[SNAKE_TO_CAMEL[key]];
     if (data.resources[key] > max) {
@@ -375,10 +414,16 @@ function networkKey(entry: string): string {
   }
 }
 
+/** Paths compare in their normalised form (`/data/` = `/data`); a malformed one matches nothing. */
+function filesystemKey(entry: string): string {
+  const n = normalizeFilesystemGrant(entry);
+  return n.ok ? n.path : `\0invalid:${entry}`;
+}
+
 /**
  * What `requested` asks for beyond `approved` (T41: an upgrade that adds a
  * permission asks the user again, for the new permission only). Network
- * entries compare in normalised form; paths and env names exactly; `shell` is
+ * entries and paths compare in normalised form; env names exactly; `shell` is
  * new when it goes from false to true. A `*` in `approved.network` does not
  * absorb new exact entries: anything not literally approved before is new.
  */
@@ -387,7 +432,7 @@ export function diffPermissions(
   requested: Partial<PluginPermissions>,
 ): PermissionDiff {
   const network = newEntries(approved?.network, requested.network, networkKey);
-  const filesystem = newEntries(approved?.filesystem, requested.filesystem, (s) => s);
+  const filesystem = newEntries(approved?.filesystem, requested.filesystem, filesystemKey);
   const env_vars = newEntries(approved?.env_vars, requested.env_vars, (s) => s);
   const shell = requested.shell === true && approved?.shell !== true;
   const hasNew = network.length > 0 || filesystem.length > 0 || env_vars.length > 0 || shell;
