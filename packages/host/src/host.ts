@@ -201,7 +201,7 @@ class PluginHost implements Host {
       const t1 = performance.now();
 
       const approvals = input.approvals ?? {};
-      const consented = await this.consent(manifest, approvals);
+      const consented = await this.consent(manifest, approvals, input.baseDir);
 
       const approvedEnv = [...(approvals.env_vars ?? []), ...consented.env_vars];
       // The plugin's own security context: fresh counters, nothing shared (T43, T44).
@@ -281,7 +281,11 @@ class PluginHost implements Host {
    * goes to `approve`; without a yes the plugin is refused. Shell is never granted
    * without approval (this host offers no shell import at all).
    */
-  private async consent(manifest: PluginManifest, approvals: Approvals): Promise<{ env_vars: string[]; shell: boolean }> {
+  private async consent(
+    manifest: PluginManifest,
+    approvals: Approvals,
+    baseDir: string | undefined,
+  ): Promise<{ env_vars: string[]; shell: boolean }> {
     const diff = diffPermissions(
       {
         network: [...(approvals.network ?? [])],
@@ -297,7 +301,7 @@ class PluginHost implements Host {
       version: manifest.version,
       permissions: { network: diff.network, filesystem: diff.filesystem, env_vars: diff.env_vars, shell: diff.shell },
     };
-    const wanted = describePermissions(request.permissions);
+    const wanted = describePermissions(request.permissions, baseDir);
     if (!this.options.approve) {
       throw new PluginError("PLUGIN_CONSENT_DENIED", `consent required and no approve callback: ${wanted}`, {
         pluginId: manifest.id,
@@ -389,11 +393,19 @@ class PluginHost implements Host {
   }
 }
 
-function describePermissions(p: { network: string[]; filesystem: string[]; env_vars: string[]; shell: boolean }): string {
+/**
+ * The permissions of a consent error, in full. Relative filesystem grants are shown as the
+ * absolute folder they become under `baseDir` (T63): the message names what was refused.
+ */
+function describePermissions(
+  p: { network: string[]; filesystem: string[]; env_vars: string[]; shell: boolean },
+  baseDir: string | undefined,
+): string {
   const parts: string[] = [];
   if (p.shell) parts.push("shell");
   if (p.network.length) parts.push(`network ${p.network.join(", ")}`);
-  if (p.filesystem.length) parts.push(`filesystem ${p.filesystem.join(", ")}`);
+  const paths = p.filesystem.map((entry) => (isAbsolute(entry) || !baseDir ? entry : resolvePath(baseDir, entry)));
+  if (paths.length) parts.push(`filesystem ${paths.join(", ")}`);
   if (p.env_vars.length) parts.push(`env vars ${p.env_vars.join(", ")}`);
   return parts.join("; ");
 }

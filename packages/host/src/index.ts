@@ -43,8 +43,10 @@ export {
   checkSignature,
   createPluginSignature,
   defaultDataDir,
+  describeFilesystemGrant,
   describePermissions,
   missingPermissions,
+  pluginDataFolder,
   normalizeEntryPath,
   parsePrivateKey,
   parsePublicKey,
@@ -69,6 +71,7 @@ export {
   type OpenedPlugin,
   type ParsedPublicKey,
   type PermissionSet,
+  type DescribePermissionsOptions,
   type PluginManagerOptions,
   type ResolvedManagerOptions,
   type SignatureFile,
@@ -76,3 +79,4 @@ export {
   type TrustedKey,
   type TrustedKeyInfo,
 } from "./lifecycle/index.js";
+export { formatConsentRequest } from "./cli/consent.js";

@@ -7,7 +7,7 @@ import { LifecycleError } from "../lifecycle/errors.js";
 import { PluginManager } from "../lifecycle/manager.js";
 import { defaultDataDir } from "../lifecycle/options.js";
 import type { runInstalledTool as RunInstalledTool } from "../lifecycle/run.js";
-import { describePermissions } from "../lifecycle/permissions.js";
+import { describePermissions, pluginDataFolder } from "../lifecycle/permissions.js";
 import { signPluginFolder } from "../lifecycle/sign.js";
 import { readAuditLog } from "./audit-log.js";
 import { createConsentCallback, parsePreGrants, type PreGrants } from "./consent.js";
@@ -264,8 +264,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
             const p = result.plugin;
             const verb = result.previousVersion ? `upgraded ${p.id} ${result.previousVersion} -> ${p.version}` : `installed ${p.id} ${p.version}`;
             out(`${verb} (${signatureText(p.signature)}, module sha256 ${p.moduleSha256.slice(0, 16)}…)`);
-            const granted = describePermissions(result.newlyApproved);
-            if (granted.length > 0) out(`approved: ${granted.map((l) => safeText(l)).join(", ")}`);
+            const granted = describePermissions(result.newlyApproved, { dataFolder: pluginDataFolder(manager.dataDir, p.id) });
+            if (granted.length > 0) out(`approved: ${granted.map((l) => escapeControlText(l)).join(", ")}`);
           }
         } catch (error) {
           throw withRefusal(error, refusal);
@@ -302,9 +302,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           out(`  module:      ${safeText(p.wasmModule)} (${formatBytes(p.moduleBytes)}, sha256 ${p.moduleSha256})`);
           out(`  manifest:    sha256 ${p.manifestSha256}`);
           out(`  installed:   ${p.installedAt}`);
-          const asked = describePermissions(p.permissions);
-          out(`  asks for:    ${asked.length ? asked.map((l) => safeText(l)).join(", ") : "nothing"}`);
-          out(`  approved:    ${current ? describePermissions(current.permissions).map((l) => safeText(l)).join(", ") || "nothing" : "not yet (asked at first run)"}`);
+          // Permission lines in full (never cut), relative grants as the folder they become.
+          const describe = { dataFolder: pluginDataFolder(manager.dataDir, p.id) };
+          const asked = describePermissions(p.permissions, describe);
+          out(`  asks for:    ${asked.length ? asked.map((l) => escapeControlText(l)).join(", ") : "nothing"}`);
+          out(`  approved:    ${current ? describePermissions(current.permissions, describe).map((l) => escapeControlText(l)).join(", ") || "nothing" : "not yet (asked at first run)"}`);
         }
         return EXIT.OK;
       }
@@ -317,8 +319,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         else {
           for (const a of approvals) {
             out(`${a.pluginId} ${safeText(a.version, 40)} (granted ${a.grantedAt}):`);
-            const lines = describePermissions(a.permissions);
-            for (const line of lines.length ? lines : ["nothing"]) out(`  ${safeText(line)}`);
+            const lines = describePermissions(a.permissions, { dataFolder: pluginDataFolder(manager.dataDir, a.pluginId) });
+            for (const line of lines.length ? lines : ["nothing"]) out(`  ${escapeControlText(line)}`);
           }
         }
         return EXIT.OK;
@@ -499,7 +501,11 @@ function reportError(error: unknown, io: CliIo, debug: boolean, command: string)
   const code = ClawftError.isInstance(error) ? error.code : undefined;
   const message = error instanceof Error ? error.message : String(error);
   const hint = code === "CLI_USAGE" ? `; see clawft-plugin ${command} --help` : "";
-  io.stderr.write(`clawft-plugin: error: ${safeText(message.split("\n")[0] ?? "", 1000)}${code && code !== "CLI_USAGE" ? ` [${code}]` : ""}${hint}\n`);
+  // A consent refusal lists the permissions refused: shown whole (T64), never cut, since the
+  // manifest parser bounds every value; other messages are cut at 1000 characters.
+  const firstLine = message.split("\n")[0] ?? "";
+  const shown = code === "PLUGIN_CONSENT_DENIED" ? escapeControlText(firstLine) : safeText(firstLine, 1000);
+  io.stderr.write(`clawft-plugin: error: ${shown}${code && code !== "CLI_USAGE" ? ` [${code}]` : ""}${hint}\n`);
   if (debug) {
     let e: unknown = error;
     for (let depth = 0; e instanceof Error && depth < 5; depth++) {

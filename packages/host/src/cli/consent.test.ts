@@ -12,6 +12,7 @@ const request = (over: Partial<LifecycleConsentRequest> = {}): LifecycleConsentR
   reason: "install",
   permissions: { network: ["api.weather.example"], filesystem: [], env_vars: ["WEATHER_KEY"], shell: false },
   alreadyApproved: { ...NO_PERMISSIONS },
+  dataFolder: "/home/u/.clawft/data/com.example.weather",
   ...over,
 });
 
@@ -67,6 +68,36 @@ describe("CLI consent", () => {
     expect(text).not.toMatch(/\u001b/);
     expect(text.split("\n")).toHaveLength(3);
     expect(safeText("a\u202eb")).toBe("a\\u202eb");
+  });
+
+  it("T64 permission lines are never cut; relative grants show the absolute folder they become", () => {
+    const long = `/srv/${"p".repeat(1019)}`;
+    const text = formatConsentRequest(
+      request({
+        permissions: { ...NO_PERMISSIONS, filesystem: [long, "cache"] },
+        alreadyApproved: { ...NO_PERMISSIONS, filesystem: ["kept"] },
+      }),
+    );
+    expect(text.split("\n")).toEqual([
+      'Plugin com.example.weather 1.1.0 "Weather" asks for:',
+      `  + filesystem: ${long}`,
+      "  + filesystem: /home/u/.clawft/data/com.example.weather/cache (manifest: cache)",
+      "Already approved, kept:",
+      "    filesystem: /home/u/.clawft/data/com.example.weather/kept (manifest: kept)",
+    ]);
+    const grants = parsePreGrants(JSON.stringify({ "com.example.weather": { filesystem: ["cache/"] } }));
+    expect(preGrantRefusal(request({ permissions: { ...NO_PERMISSIONS, filesystem: ["cache", long] } }), { yes: false, grants })).toBe(
+      `not in the grant file: filesystem: ${long}`,
+    );
+  });
+
+  it("T65 id, version, name and permission values are escaped in the prompt, never cut", () => {
+    const name = `${"N".repeat(250)}\u202e\u2066`;
+    const text = formatConsentRequest(request({ name, version: "1.0.0-\u001b", permissions: { ...NO_PERMISSIONS, env_vars: ["A\u0085B"] } }));
+    expect(text.split("\n")).toEqual([
+      `Plugin com.example.weather 1.0.0-\\x1b "${"N".repeat(250)}\\u202e\\u2066" asks for:`,
+      "  + env: A\\x85B",
+    ]);
   });
 
   it("non-interactive: refused unless --yes or the grant file lists every requested permission", () => {

@@ -1,4 +1,5 @@
 import { createInterface } from "node:readline/promises";
+import { escapeControlText } from "@clawft/sandbox-policy";
 import { safeText } from "./format.js";
 import type { Readable, Writable } from "node:stream";
 import type { ConsentCallback, LifecycleConsentRequest } from "../lifecycle/options.js";
@@ -43,27 +44,32 @@ export interface ConsentPolicy {
 }
 
 /**
- * The lines shown to the user before they decide. Every piece of manifest text (name,
- * description, permission strings) goes through `safeText`, so a manifest cannot hide a
- * permission or fake the prompt with terminal escape sequences or line breaks.
+ * The lines shown to the user before they decide (T63-T65). Every piece of manifest text
+ * (id, version, name, description, permission values) is escaped with `escapeControlText`, so
+ * a manifest cannot fake the prompt with terminal escape sequences, line breaks or bidi
+ * overrides. Permission lines are never cut: a permission hidden past a cut would be granted
+ * unseen (the manifest parser refuses values too long to show instead). Relative filesystem
+ * grants are shown as the absolute folder they become (`request.dataFolder`). Only the
+ * description, which grants nothing, is cut (500 characters).
  */
 export function formatConsentRequest(request: LifecycleConsentRequest): string {
   const lines: string[] = [];
   const what =
     request.reason === "upgrade"
-      ? `(upgrade ${safeText(request.previousVersion ?? "?", 40)} -> ${safeText(request.version, 40)})`
-      : safeText(request.version, 40);
+      ? `(upgrade ${escapeControlText(request.previousVersion ?? "?")} -> ${escapeControlText(request.version)})`
+      : escapeControlText(request.version);
   lines.push(
-    `Plugin ${safeText(request.pluginId, 128)} ${what} "${safeText(request.name, 80)}" asks for${
+    `Plugin ${escapeControlText(request.pluginId)} ${what} "${escapeControlText(request.name)}" asks for${
       request.reason === "upgrade" ? " these NEW permissions" : ""
     }:`,
   );
-  for (const line of describePermissions(request.permissions)) lines.push(`  + ${safeText(line, 300)}`);
+  const describe = { dataFolder: request.dataFolder };
+  for (const line of describePermissions(request.permissions, describe)) lines.push(`  + ${escapeControlText(line)}`);
   if (request.description) lines.push(`Why (from its manifest): ${safeText(request.description, 500)}`);
-  const kept = describePermissions(request.alreadyApproved);
+  const kept = describePermissions(request.alreadyApproved, describe);
   if (kept.length > 0) {
     lines.push("Already approved, kept:");
-    for (const line of kept) lines.push(`    ${safeText(line, 300)}`);
+    for (const line of kept) lines.push(`    ${escapeControlText(line)}`);
   }
   return lines.join("\n");
 }
@@ -75,7 +81,8 @@ export function preGrantRefusal(request: LifecycleConsentRequest, policy: Pick<C
   if (!granted) return "not approved (non-interactive: pass --yes or a --grant file naming the permissions)";
   const missing = missingPermissions(granted, request.permissions);
   if (isEmptyPermissions(missing)) return undefined;
-  return `not in the grant file: ${describePermissions(missing).map((l) => safeText(l)).join(", ")}`;
+  const lines = describePermissions(missing, { dataFolder: request.dataFolder });
+  return `not in the grant file: ${lines.map((l) => escapeControlText(l)).join(", ")}`;
 }
 
 /**

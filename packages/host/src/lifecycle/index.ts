@@ -34,9 +34,12 @@ export { ApprovalStore, type Approval } from "./approvals.js";
 export { normalizeEntryPath, readArchive, type ArchiveFiles, type ArchiveLimits } from "./archive.js";
 export { MANIFEST_FILE } from "./manifest.js";
 export {
+  describeFilesystemGrant,
   describePermissions,
   missingPermissions,
   NO_PERMISSIONS,
+  pluginDataFolder,
+  type DescribePermissionsOptions,
   type PermissionSet,
 } from "./permissions.js";
 export type { DownloadProgress } from "./download.js";

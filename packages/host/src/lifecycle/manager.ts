@@ -40,6 +40,7 @@ import {
   missingPermissions,
   NO_PERMISSIONS,
   normalizePermissions,
+  pluginDataFolder,
   unionPermissions,
   type PermissionSet,
 } from "./permissions.js";
@@ -336,6 +337,7 @@ export class PluginManager {
       reason,
       alreadyApproved: intersectPermissions(granted, manifest.permissions),
       ...(previousVersion === undefined ? {} : { previousVersion }),
+      dataFolder: pluginDataFolder(this.#options.dataDir, manifest.id),
     };
     let ok = false;
     if (approve) {

@@ -50,7 +50,9 @@ export function readManifest(bytes: Uint8Array): ManifestSummary {
   if (bytes.length > MAX_MANIFEST_BYTES) throw bad(`${MANIFEST_FILE} is larger than ${MAX_MANIFEST_BYTES} bytes`);
   let parsed: ReturnType<typeof parseManifestWithWarnings>;
   try {
-    parsed = parseManifestWithWarnings(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    // `ignoreBOM: true` keeps a BOM in the text: `parseManifestWithWarnings` strips it, the one
+    // place that does, for the manager here and the host at every run alike (T67).
+    parsed = parseManifestWithWarnings(new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes));
   } catch (error) {
     if (ManifestError.isInstance(error)) {
       throw new LifecycleError("PLUGIN_INVALID_MANIFEST", error.message, { cause: error });

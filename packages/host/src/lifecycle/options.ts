@@ -29,6 +29,12 @@ export interface LifecycleConsentRequest {
   alreadyApproved: PermissionSet;
   /** The version being replaced, on an upgrade. */
   previousVersion?: string;
+  /**
+   * The absolute folder the plugin's relative filesystem grants resolve against
+   * (`<dataDir>/data/<id>`): show relative grants as the folder they become
+   * (`describePermissions(p, { dataFolder })`).
+   */
+  dataFolder: string;
 }
 
 /** Returns true to grant every permission in the request, false to refuse. */

@@ -1,4 +1,5 @@
-import { diffPermissions } from "@clawft/sandbox-policy";
+import { isAbsolute, join } from "node:path";
+import { diffPermissions, normalizeFilesystemGrant } from "@clawft/sandbox-policy";
 
 /**
  * The four kinds of permission a manifest can ask for, in the manifest's own spelling.
@@ -64,14 +65,52 @@ export function intersectPermissions(a: PermissionSet, b: PermissionSet): Permis
   });
 }
 
-/** One human-readable line per permission, for consent prompts and `permissions <id>`. */
-export function describePermissions(p: PermissionSet): string[] {
+/**
+ * The folder an installed plugin's relative filesystem grants resolve against:
+ * `<dataDir>/data/<id>`. It survives upgrades and is never the verified package
+ * folder, so a plugin cannot rewrite its own installed files.
+ */
+export function pluginDataFolder(dataDir: string, pluginId: string): string {
+  return join(dataDir, "data", pluginId);
+}
+
+/**
+ * How a filesystem grant is shown to a person: the absolute folder it becomes.
+ * A relative grant (`cache`) is shown joined to `dataFolder` with the
+ * manifest's spelling after it (`/home/u/.clawft/data/com.x/cache (manifest:
+ * cache)`), so the user sees where the plugin will read and write, and can
+ * still match the grant in a `--grant` file. Without `dataFolder` it says what
+ * the path is relative to.
+ */
+export function describeFilesystemGrant(path: string, dataFolder?: string): string {
+  if (isAbsolute(path)) return path;
+  if (dataFolder === undefined) return `${path} (inside the plugin's data folder)`;
+  return `${join(dataFolder, path)} (manifest: ${path})`;
+}
+
+/** Options of {@link describePermissions}. */
+export interface DescribePermissionsOptions {
+  /**
+   * The folder relative filesystem grants resolve against (`pluginDataFolder(dataDir, id)`),
+   * so they are shown as the absolute folder they become.
+   * @default undefined (relative grants are shown as written, marked relative)
+   */
+  dataFolder?: string;
+}
+
+/**
+ * One human-readable line per permission, for consent prompts, `info` and `permissions <id>`.
+ * Lines are complete (never cut): the manifest parser bounds every value (1024 characters, 64
+ * entries per list) and refuses control and bidi characters in paths and env names, so what is
+ * shown is exactly what is granted. Callers still escape each line for the terminal.
+ */
+export function describePermissions(p: PermissionSet, options: DescribePermissionsOptions = {}): string[] {
   const lines: string[] = [];
   if (p.shell) lines.push("shell: run shell commands (shell: true)");
   for (const host of p.network) {
     lines.push(host === "*" ? "network: any public host (*)" : `network: ${host}`);
   }
-  for (const path of p.filesystem) lines.push(`filesystem: ${path}`);
+  for (const path of p.filesystem) lines.push(`filesystem: ${describeFilesystemGrant(path, options.dataFolder)}`);
   for (const name of p.env_vars) lines.push(`env: ${name}`);
   return lines;
 }
@@ -94,9 +133,14 @@ export function permissionsFromJson(value: unknown, where: string): PermissionSe
     return x as string[];
   };
   if (v.shell !== undefined && typeof v.shell !== "boolean") throw new TypeError(`${where}.shell must be a boolean`);
+  // Paths in the manifest's normalised form (`/data/` = `/data`), so a grant matches what was asked.
+  const filesystem = list("filesystem").map((path) => {
+    const n = normalizeFilesystemGrant(path);
+    return n.ok ? n.path : path;
+  });
   return normalizePermissions({
     network: list("network"),
-    filesystem: list("filesystem"),
+    filesystem,
     env_vars: list("env_vars"),
     shell: v.shell === true,
   });

@@ -1,11 +1,11 @@
 import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { SANDBOX_DEFAULTS } from "@clawft/sandbox-policy";
 import { createJsonlAuditSink } from "../audit.js";
 import { createHost } from "../host.js";
 import type { HostLogger } from "../host-calls.js";
 import type { OpenedPlugin, PluginManager } from "./manager.js";
+import { pluginDataFolder } from "./permissions.js";
 
 /**
  * Runs one tool of a verified, approved plugin (from `PluginManager.open`) in a fresh host
@@ -22,7 +22,7 @@ export async function runInstalledTool(
   paramsJson: string,
   logger?: HostLogger,
 ): Promise<string> {
-  const baseDir = join(manager.dataDir, "data", opened.record.id);
+  const baseDir = pluginDataFolder(manager.dataDir, opened.record.id);
   await mkdir(baseDir, { recursive: true, mode: 0o700 });
   const sink = createJsonlAuditSink(manager.auditLogPath);
   const host = createHost({

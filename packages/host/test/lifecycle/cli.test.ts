@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { access, cp, readFile, rm, writeFile } from "node:fs/promises";
+import { access, cp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -297,5 +297,64 @@ describe("clawft-plugin CLI (built binary)", { timeout: 240_000 }, () => {
     const removed = await cli(["remove", "com.example.weather"]);
     expect(removed.code).toBe(0);
     expect((await cli(["remove", "com.example.weather"])).code).toBe(3);
+  });
+
+  it("T63 T64 T65 T67 install/info/permissions show grants whole, relative ones as their folder, text escaped; a BOM manifest installs and runs", async () => {
+    const trick = `/home/alice/.local/share/weather-plugin/cache/${"c".repeat(300)}/../../../../../../../..`;
+    const refused = await cli(["install", await folder("trick", { permissions: { filesystem: [trick] } }), "--yes"]);
+    expect(refused.code).toBe(6);
+    expect(refused.stderr).toBe(
+      'clawft-plugin: error: invalid plugin manifest: permissions.filesystem[0]: must not contain a ".." segment: write the folder it stands for [PLUGIN_INVALID_MANIFEST]\n',
+    );
+    const port = await cli(["install", await folder("port", { permissions: { network: ["api.weather.example:8443"] } }), "--yes"]);
+    expect(port.code).toBe(6);
+    expect(port.stderr).toContain("permissions.network[0]: must not name a port");
+
+    // About 900 characters, in segments a file system accepts (the grant must exist to run).
+    const long = join(tmp.path, "grant", ...Array.from({ length: 8 }, (_, i) => `${i}${"d".repeat(100)}`));
+    await mkdir(long, { recursive: true });
+    expect(long.length).toBeGreaterThan(800);
+    const src = await writePluginFolder(
+      join(tmp.path, "src", "bom"),
+      (() => {
+        const files = pluginFiles({
+          manifest: manifestFor({
+            name: "Wea\u001b[2Kther\u202e",
+            tools: ["write", "read"],
+            permissions: { filesystem: ["cache/", long] },
+          }),
+          module: Buffer.from(hostCalls),
+        });
+        files.manifest = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), files.manifest]);
+        return files;
+      })(),
+    );
+    // Non-interactive refusal names the absolute folders, whole.
+    const grantFile = join(tmp.path, "grants.json");
+    await writeFile(grantFile, JSON.stringify({ "com.example.weather": {} }));
+    const asked = await cli(["install", src, "--grant", grantFile]);
+    expect(asked.code).toBe(4);
+    const cacheFolder = join(dataDir, "data", "com.example.weather", "cache");
+    expect(asked.stderr).toContain(`filesystem: ${cacheFolder} (manifest: cache)`);
+    expect(asked.stderr).toContain(`filesystem: ${long}`);
+    const installed = await cli(["install", src, "--yes"]);
+    expect(installed.code, installed.stderr).toBe(0);
+    expect(installed.stdout).toContain(`approved: filesystem: ${long}, filesystem: ${cacheFolder} (manifest: cache)`);
+    const info = await cli(["info", "com.example.weather"]);
+    expect(info.stdout).toContain('com.example.weather 1.0.0 "Wea\\x1b[2Kther\\u202e"');
+    expect(info.stdout).toContain(`  asks for:    filesystem: ${long}, filesystem: ${cacheFolder} (manifest: cache)\n`);
+    expect(info.stdout).not.toContain("…");
+    expect((await cli(["list"])).stdout).toContain("Wea\\x1b[2Kther\\u202e");
+    const perms = await cli(["permissions", "com.example.weather"]);
+    expect(perms.stdout).toContain(`  filesystem: ${cacheFolder} (manifest: cache)\n`);
+    expect(perms.stdout).toContain(`  filesystem: ${long}\n`);
+    // One manifest text from install to run (T67): the BOM manifest runs.
+    const run = await cli(["run", "com.example.weather", "write", '["note.txt", "hi"]']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(await readFile(join(cacheFolder, "note.txt"), "utf8")).toBe("hi");
+    await writeFile(join(long, "x.txt"), "deep");
+    const read = await cli(["run", "com.example.weather", "read", `[${JSON.stringify(join(long, "x.txt"))}]`]);
+    expect(read.code, read.stderr).toBe(0);
+    expect(read.stdout.trim()).toBe("deep");
   });
 });
