@@ -29,15 +29,14 @@ import { ResourceExhaustedError } from "./metering.js";
 import type { Worker } from "node:worker_threads";
 import { SpareWorkers } from "./runtime/spare-workers.js";
 import { GUEST_TEXT_WIRE_MAX_BYTES, cutGuestText } from "./runtime/result-bounds.js";
-
-/** Guest text arriving from a worker, cut again on the main thread (the worker already cut it to 4 KiB). */
-const guestText = (text: string): string => cutGuestText(text, GUEST_TEXT_WIRE_MAX_BYTES);
 import { type Outcome, WorkerRuntime } from "./runtime/worker-runtime.js";
 import { raceWallClock } from "./runtime/wall-clock.js";
 import type { InstanceLimitCode, InstanceLimits } from "./runtime/meter.js";
 import type { FaultInfo } from "./runtime/protocol.js";
 
 const debug = debuglog("clawft");
+/** Guest text arriving from a worker, cut again on the main thread (the worker already cut it to 4 KiB). */
+const guestText = (text: string): string => cutGuestText(text, GUEST_TEXT_WIRE_MAX_BYTES);
 /**
  * Extra time a fresh worker gets to start (thread, glue import, instantiation)
  * on top of the plugin's wall-clock limit, which then covers `init`: starting a
