@@ -3,8 +3,9 @@
  * component: `memory-multiplier` instantiates one core module 32 times, each with
  * its own memory, and grows every one of them as far as it can.
  */
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PluginError, ResourceExhaustedError } from "@clawft/host";
+import { PluginError, ResourceExhaustedError, WORKER_CHANNEL, type WorkerEvent } from "@clawft/host";
 import { fixture, manifest, rejection, testHost, type TestHost } from "./helpers.js";
 
 const MiB = 1024 * 1024;
@@ -114,6 +115,63 @@ describe("T47 too many core instances or memories are refused", () => {
         await tight.host.close();
       }
     } finally {
+      await d.host.close();
+    }
+  });
+});
+
+describe("T48 plugin workers have a bounded JS heap and stack", () => {
+  const SMALL = { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 1, stackSizeMb: 2 };
+
+  it("T48 every plugin worker (spares, the plugin's, its replacement) runs under workerResourceLimits; the JS example plugin runs at the smallest limits", async () => {
+    const workers: WorkerEvent[] = [];
+    const onWorker = (m: unknown): void => {
+      const e = m as WorkerEvent;
+      if (e.type === "spare" || e.type === "start") workers.push(e);
+    };
+    subscribe(WORKER_CHANNEL, onWorker);
+    const { buildJsExamplePlugin } = await import("@clawft/wasm-fixtures");
+    const d = testHost({ maxModuleBytes: 2 * 1024 * 1024, maxModuleGzipBytes: 1024 * 1024, workerResourceLimits: SMALL });
+    try {
+      const p = await d.host.load({ manifest: manifest("test.heap.js"), wasm: await buildJsExamplePlugin() });
+      const tool = p.describe().tools[0]?.name ?? "";
+      for (let i = 0; i < 5; i++) await p.executeTool(tool, {}).catch((e: unknown) => expect(PluginError.isInstance(e) && e.code).toBe("PLUGIN_TOOL_ERROR"));
+      // A trap discards the instance: the replacement boots on a worker of the same pool.
+      const hog = await d.host.load({ manifest: manifest("test.heap.hog"), wasm: await fixture("memory-hog") });
+      await rejection(hog.executeTool("run", [64]));
+      await expect(hog.executeTool("run", [1])).resolves.toBe(16);
+      expect(workers.length).toBeGreaterThanOrEqual(3);
+      for (const e of workers) if (e.type !== "exit") expect(e.worker.resourceLimits).toMatchObject(SMALL);
+      await p.close();
+      await hog.close();
+    } finally {
+      unsubscribe(WORKER_CHANNEL, onWorker);
+      await d.host.close();
+    }
+  });
+
+  it("T48 a plugin worker that dies during a call (here terminated from outside, as V8 ends a worker at its heap limit) fails only that call with PLUGIN_CRASHED; the next call gets a fresh worker; another plugin is unaffected", async () => {
+    const d = testHost({ workerResourceLimits: SMALL });
+    let active: WorkerEvent | undefined;
+    const onWorker = (m: unknown): void => {
+      const e = m as WorkerEvent;
+      if (e.type === "active" && e.pluginId === "test.heap.crash") active = e;
+    };
+    subscribe(WORKER_CHANNEL, onWorker);
+    try {
+      const p = await d.host.load({ manifest: manifest("test.heap.crash"), wasm: await fixture("fuel-burner") });
+      const running = p.executeTool("run", [90_000_000]);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(active?.type).toBe("active");
+      if (active?.type === "active") await active.worker.terminate();
+      const error = await rejection(running);
+      expect(PluginError.isInstance(error)).toBe(true);
+      expect(error.code).toBe("PLUGIN_CRASHED");
+      await expect(p.executeTool("run", [1000])).resolves.toBeDefined();
+      await otherPluginStillWorks(d.host);
+      await p.close();
+    } finally {
+      unsubscribe(WORKER_CHANNEL, onWorker);
       await d.host.close();
     }
   });
