@@ -9,7 +9,10 @@
  *    1 MiB), against the bytes of the 100 log calls a minute the plugin is allowed;
  *  - the largest stall while an untrusted component loads uncached: a hostile one (type
  *    nesting that made jco's glue 38 MB before the load was bounded) and a normal ~300 KB
- *    one (target: at most 50 ms each).
+ *    one (target: at most 50 ms each);
+ *  - process RSS growth while a plugin fills every memory it can create (33 memories, each
+ *    grown until the plugin's sum is full; target: at most its 16 MiB cap + 16 MiB), against
+ *    the growth for a plain plugin loaded the same way.
  */
 import { statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -120,6 +123,27 @@ try {
     const baseline = await idle(Math.max(hostile.elapsedMs, normal.elapsedMs));
     rows.push({ id: "budget-stall-during-hostile-load", value: hostile.stallMs, unit: "ms", baseline: baseline.stallMs, target: 50 });
     rows.push({ id: "budget-stall-during-uncached-300KB-load", value: normal.stallMs, unit: "ms", baseline: baseline.stallMs, target: 50 });
+    await host.close();
+  }
+
+  // ---- a plugin that fills every memory it can create: process RSS ---------------------
+  {
+    // maxMemories raised so the hostile component loads and the memory sum is what stops it.
+    const host = createHost({ logger: quiet, maxMemories: 40, spareWorkers: 0 });
+    const growth = async (id: string, wasm: Uint8Array): Promise<number> => {
+      (globalThis as { gc?: () => void }).gc?.();
+      const before = process.memoryUsage().rss;
+      const p = await host.load({ manifest: { id, name: id, version: "1.0.0", capabilities: ["tool"] }, wasm });
+      await p.executeTool("echo", [1]);
+      const after = process.memoryUsage().rss;
+      await p.close();
+      return (after - before) / MiB;
+    };
+    // One of each first, so the rows measure a plugin rather than the first worker's start-up.
+    await growth("bench.rss.warm", await fixture("tool-basic"));
+    const plain = await growth("bench.rss.plain", await fixture("tool-basic"));
+    const hostile = await growth("bench.rss.filler", await fixture("memory-multiplier"));
+    rows.push({ id: "budget-rss-growth-memory-filler", value: hostile, unit: "MiB", baseline: plain, target: 32 });
     await host.close();
   }
 } finally {
