@@ -18,6 +18,9 @@ export type FilesystemGrantResult =
 
 /** The first character that `escapeControlText` would rewrite (the backslash is checked separately). */
 function firstControlCharacter(text: string): string | undefined {
+  // One regex pass for the common clean case; the per-character walk only names the culprit.
+  const withoutBackslash = text.replaceAll("\\", "/");
+  if (escapeControlText(withoutBackslash) === withoutBackslash) return undefined;
   for (const c of text) {
     if (c !== "\\" && escapeControlText(c) !== c) return escapeControlText(c);
   }
