@@ -3,6 +3,7 @@ import type { Readable, Writable } from "node:stream";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { ClawftError, escapeControlText } from "@clawft/sandbox-policy";
 import type { DownloadProgress } from "../lifecycle/download.js";
+import { approvalBindingOf } from "../lifecycle/approvals.js";
 import { LifecycleError } from "../lifecycle/errors.js";
 import { PluginManager } from "../lifecycle/manager.js";
 import { defaultDataDir } from "../lifecycle/options.js";
@@ -33,8 +34,10 @@ export const EXIT = Object.freeze({
   RUN_FAILED: 7,
   /** The download failed. */
   DOWNLOAD_FAILED: 8,
-  /** The data directory is corrupt or locked by another process. */
+  /** The data directory is corrupt, unsafe (symlinked, writable by others, another owner) or locked. */
   DATA_DIR: 9,
+  /** No space left in the data directory: nothing was changed. */
+  NO_SPACE: 10,
 });
 
 /** Maps an error code to its exit code. */
@@ -63,8 +66,11 @@ export function exitCodeFor(code: string | undefined): number {
     case "PLUGIN_DOWNLOAD_FAILED":
       return EXIT.DOWNLOAD_FAILED;
     case "PLUGIN_STATE_CORRUPT":
+    case "PLUGIN_STATE_UNSAFE":
     case "PLUGIN_DATA_DIR_BUSY":
       return EXIT.DATA_DIR;
+    case "PLUGIN_NO_SPACE":
+      return EXIT.NO_SPACE;
     case "CLI_USAGE":
     case "PLUGIN_OPTIONS_INVALID":
       return EXIT.USAGE;
@@ -128,9 +134,9 @@ const SPECS = {
   run: { ...COMMON, ...CONSENT, ...LIMITS },
   permissions: { ...COMMON },
   revoke: { ...COMMON, version: { type: "string" } },
-  remove: { ...COMMON },
+  remove: { ...COMMON, "keep-data": { type: "boolean" } },
   audit: { ...COMMON, plugin: { type: "string" }, since: { type: "string" }, limit: { type: "string" } },
-  keys: { ...COMMON, name: { type: "string" } },
+  keys: { ...COMMON, name: { type: "string" }, scope: { type: "string", multiple: true } },
   sign: { ...COMMON, key: { type: "string" } },
 } as const satisfies Record<string, ParseArgsConfig["options"]>;
 
@@ -292,7 +298,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         noMore(1);
         const p = await manager.info(id);
         const approvals = await manager.permissions(id);
-        const current = approvals.find((a) => a.version === p.version);
+        // Only an approval bound to this exact package counts (T73); others are shown as not approved.
+        const bound = approvalBindingOf(p);
+        const current = approvals.find(
+          (a) => a.version === p.version && a.moduleSha256 === bound.moduleSha256 && a.signer === bound.signer,
+        );
         if (json) out(jsonText({ ...p, approved: current?.permissions ?? null }, 2));
         else {
           out(`${p.id} ${safeText(p.version, 40)} "${safeText(p.name)}"`);
@@ -337,9 +347,23 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       case "remove": {
         const id = need(0, "<id>");
         noMore(1);
-        const removed = await manager.remove(id);
-        if (json) out(jsonText({ removed: removed.id, version: removed.version ?? null }));
-        else out(`removed ${removed.id}${removed.version ? ` ${safeText(removed.version, 40)}` : ""} (and its approvals)`);
+        const removed = await manager.remove(id, { keepData: values["keep-data"] === true });
+        if (json) {
+          out(
+            jsonText({
+              removed: removed.id,
+              version: removed.version ?? null,
+              dataDeleted: removed.dataDeleted,
+              approvalsRevoked: removed.approvalsRevoked,
+            }),
+          );
+        } else {
+          out(
+            `removed ${removed.id}${removed.version ? ` ${safeText(removed.version, 40)}` : ""} (approvals revoked${
+              removed.dataDeleted ? ", data folder deleted" : values["keep-data"] === true ? ", data folder kept" : ""
+            })`,
+          );
+        }
         return EXIT.OK;
       }
       case "run": {
@@ -427,8 +451,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           else {
             out(
               table(
-                ["ID", "NAME", "ADDED", "SOURCE"],
-                keys.map((k) => [k.id.slice(0, 16), safeText(k.name ?? "", 40), k.addedAt ?? "-", k.source]),
+                ["ID", "NAME", "SCOPE", "ADDED", "SOURCE"],
+                keys.map((k) => [
+                  k.id.slice(0, 16),
+                  safeText(k.name ?? "", 40),
+                  k.scope ? safeText(k.scope.join(","), 60) : "*",
+                  k.addedAt ?? "-",
+                  k.source,
+                ]),
               ),
             );
           }
@@ -438,9 +468,20 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           const keyArg = need(1, "<public key | key file>");
           noMore(2);
           const keyText = await readKeyArgument(keyArg);
-          const added = await manager.addKey(keyText, typeof values.name === "string" ? values.name : undefined);
+          const scope = Array.isArray(values.scope) ? (values.scope as string[]) : undefined;
+          const added = await manager.addKey(
+            keyText,
+            typeof values.name === "string" ? values.name : undefined,
+            scope === undefined ? {} : { scope },
+          );
           if (json) out(jsonText(added, 2));
-          else out(`trusted key added: ${added.id}${added.name ? ` (${safeText(added.name)})` : ""}`);
+          else {
+            out(
+              `trusted key added: ${added.id}${added.name ? ` (${safeText(added.name)})` : ""}${
+                added.scope ? `, only for ${safeText(added.scope.join(", "))}` : ""
+              }`,
+            );
+          }
           return EXIT.OK;
         }
         if (sub === "remove") {

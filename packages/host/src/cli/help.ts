@@ -22,7 +22,8 @@ export const EXIT_CODES_TEXT = `Exit codes:
   6  invalid plugin (archive, manifest, size limit, downgrade, bad key)
   7  the plugin failed while running (tool error, trap, resource limit)
   8  download failed
-  9  data directory corrupt or locked by another process`;
+  9  data directory corrupt, unsafe (symlinked, writable by others, another owner) or locked
+ 10  no space left in the data directory (nothing was changed; free space and retry)`;
 
 export const HELP = `clawft-plugin — install, verify and run clawft WebAssembly plugins
 
@@ -35,7 +36,7 @@ Commands:
   run <id> <tool> [json]      run one tool of a plugin with JSON parameters
   permissions <id>            show the stored approvals of a plugin
   revoke <id>                 revoke a plugin's approvals (it asks again before its next run)
-  remove <id>                 uninstall a plugin and revoke its approvals
+  remove <id>                 uninstall a plugin, revoke its approvals, delete its data
   audit                       show the audit log (--plugin <id>, --since <time>, --limit <n>)
   keys add|list|remove        manage trusted Ed25519 signing keys
   sign <folder> --key <pem>   (plugin authors) write clawft.plugin.sig for a plugin folder
@@ -103,9 +104,12 @@ Revokes the stored approvals of a plugin (all versions, or one). It asks again b
 next run.
 
 ${COMMON}`,
-  remove: `Usage: clawft-plugin remove <id> [--json]
+  remove: `Usage: clawft-plugin remove <id> [--keep-data] [--json]
 
-Uninstalls a plugin and revokes its approvals.
+Uninstalls a plugin, revokes every approval of its id and deletes its data folder
+(<data-dir>/data/<id>/), so a later plugin installed under the same id starts empty and is
+asked for consent again.
+  --keep-data      keep <data-dir>/data/<id>/ (a later "remove <id>" deletes it)
 
 ${COMMON}`,
   audit: `Usage: clawft-plugin audit [--plugin <id>] [--since <time>] [--limit <n>] [--json]
@@ -129,7 +133,7 @@ Create a key pair with OpenSSL:
   openssl pkey -in signing-key.pem -pubout -out signing-key.pub.pem
 
 ${COMMON}`,
-  keys: `Usage: clawft-plugin keys add <public key | key file> [--name <label>]
+  keys: `Usage: clawft-plugin keys add <public key | key file> [--name <label>] [--scope <pattern>]...
        clawft-plugin keys list
        clawft-plugin keys remove <key id>
 
@@ -137,6 +141,9 @@ Manages the trusted Ed25519 keys (<data-dir>/trusted-keys.json). A key is given 
 public key (or the path of a .pem file), base64 of its 32 raw bytes, or 64 hex digits. A key's
 id is the sha256 of its raw bytes; "remove" takes the id or a unique prefix of 8+ hex digits.
 Plugins installed from a URL stop loading when the key that signed them is removed.
+  --scope <pattern>  trust the key only for plugin ids matching the pattern: an exact id,
+                     an id prefix ending in ".*" (com.example.*) or "*"; repeatable.
+                     Without --scope the key verifies every plugin id.
 
 Create a key pair with OpenSSL:
   openssl genpkey -algorithm ed25519 -out signing-key.pem

@@ -2,6 +2,17 @@ import { LifecycleError } from "./errors.js";
 import { readJsonFile, writeJsonAtomic } from "./fs-util.js";
 import { normalizePermissions, permissionsFromJson, type PermissionSet } from "./permissions.js";
 
+/**
+ * What an approval is bound to besides the plugin id and version: the exact module (sha256) and
+ * who signed it (a key id, or `unsigned`). A stored approval counts only for the same four values.
+ */
+export interface ApprovalBinding {
+  /** sha256 (hex) of the module the user approved. */
+  moduleSha256: string;
+  /** The id of the key that signed it, or `unsigned`. */
+  signer: string;
+}
+
 /** One stored approval: what the user granted to one version of one plugin. */
 export interface Approval {
   pluginId: string;
@@ -9,36 +20,58 @@ export interface Approval {
   permissions: PermissionSet;
   /** ISO time of the (last) grant. */
   grantedAt: string;
+  /** The module sha256 the grant is bound to (absent in records written before binding existed: they count for nothing). */
+  moduleSha256?: string;
+  /** The signer the grant is bound to (key id or `unsigned`). */
+  signer?: string;
+}
+
+/** The binding of an installed plugin (its install record's module sha256 and signer). */
+export function approvalBindingOf(record: {
+  moduleSha256: string;
+  signature: { status: string; keyId?: string };
+}): ApprovalBinding {
+  return {
+    moduleSha256: record.moduleSha256,
+    signer: record.signature.status === "unsigned" || record.signature.keyId === undefined ? "unsigned" : record.signature.keyId,
+  };
+}
+
+interface StoredApproval {
+  permissions: PermissionSet;
+  grantedAt: string;
+  moduleSha256?: string;
+  signer?: string;
 }
 
 interface ApprovalsFile {
-  version: 1;
-  plugins: Record<string, Record<string, { permissions: PermissionSet; grantedAt: string }>>;
+  version: 2;
+  plugins: Record<string, Record<string, StoredApproval>>;
 }
 
 function parseApprovalsFile(value: unknown, path: string): ApprovalsFile {
   const corrupt = (why: string, cause?: unknown) =>
     new LifecycleError("PLUGIN_STATE_CORRUPT", `approvals file ${path}: ${why}`, { cause });
-  if (value === undefined) return { version: 1, plugins: {} };
+  if (value === undefined) return { version: 2, plugins: {} };
   if (typeof value !== "object" || value === null) throw corrupt("not a JSON object");
   const file = value as Record<string, unknown>;
-  if (file.version !== 1) throw corrupt("unsupported version");
+  // Version 1 records have no binding: they are kept (listed) but never match, so the user is asked again.
+  if (file.version !== 1 && file.version !== 2) throw corrupt("unsupported version");
   if (typeof file.plugins !== "object" || file.plugins === null || Array.isArray(file.plugins)) {
     throw corrupt("plugins must be an object");
   }
   const plugins: ApprovalsFile["plugins"] = Object.create(null) as ApprovalsFile["plugins"];
   for (const [id, versions] of Object.entries(file.plugins as Record<string, unknown>)) {
     if (typeof versions !== "object" || versions === null) throw corrupt(`plugins[${id}] must be an object`);
-    const byVersion: Record<string, { permissions: PermissionSet; grantedAt: string }> = Object.create(null) as Record<
-      string,
-      { permissions: PermissionSet; grantedAt: string }
-    >;
+    const byVersion: Record<string, StoredApproval> = Object.create(null) as Record<string, StoredApproval>;
     for (const [version, entry] of Object.entries(versions as Record<string, unknown>)) {
       const e = (entry ?? {}) as Record<string, unknown>;
       try {
         byVersion[version] = {
           permissions: permissionsFromJson(e.permissions, `plugins[${id}][${version}].permissions`),
           grantedAt: typeof e.grantedAt === "string" ? e.grantedAt : "",
+          ...(typeof e.moduleSha256 === "string" && /^[0-9a-f]{64}$/.test(e.moduleSha256) ? { moduleSha256: e.moduleSha256 } : {}),
+          ...(typeof e.signer === "string" && e.signer !== "" ? { signer: e.signer } : {}),
         };
       } catch (error) {
         throw corrupt((error as Error).message, error);
@@ -46,7 +79,18 @@ function parseApprovalsFile(value: unknown, path: string): ApprovalsFile {
     }
     plugins[id] = byVersion;
   }
-  return { version: 1, plugins };
+  return { version: 2, plugins };
+}
+
+function toApproval(pluginId: string, version: string, entry: StoredApproval): Approval {
+  return {
+    pluginId,
+    version,
+    permissions: entry.permissions,
+    grantedAt: entry.grantedAt,
+    ...(entry.moduleSha256 === undefined ? {} : { moduleSha256: entry.moduleSha256 }),
+    ...(entry.signer === undefined ? {} : { signer: entry.signer }),
+  };
 }
 
 /**
@@ -69,34 +113,47 @@ export class ApprovalStore {
     return parseApprovalsFile(await readJsonFile(this.#path), this.#path);
   }
 
-  /** The approval of one plugin version, if any. */
-  async get(pluginId: string, version: string): Promise<Approval | undefined> {
+  /**
+   * The approval of one plugin version, if one is stored for exactly this module and signer.
+   * A record bound to another module or signer (another package that had this id@version: an
+   * interrupted upgrade, a removed plugin, a different publisher) is ignored, so that package's
+   * user is asked again (T73).
+   */
+  async get(pluginId: string, version: string, binding: ApprovalBinding): Promise<Approval | undefined> {
     const entry = (await this.#read()).plugins[pluginId]?.[version];
-    return entry && { pluginId, version, permissions: entry.permissions, grantedAt: entry.grantedAt };
+    if (!entry || entry.moduleSha256 !== binding.moduleSha256 || entry.signer !== binding.signer) return undefined;
+    return toApproval(pluginId, version, entry);
   }
 
-  /** Every approval of one plugin (all versions), or of every plugin. */
+  /** Every stored approval of one plugin (all versions), or of every plugin, with its binding. */
   async list(pluginId?: string): Promise<Approval[]> {
     const file = await this.#read();
     const out: Approval[] = [];
     for (const [id, versions] of Object.entries(file.plugins)) {
       if (pluginId !== undefined && id !== pluginId) continue;
-      for (const [version, entry] of Object.entries(versions)) {
-        out.push({ pluginId: id, version, permissions: entry.permissions, grantedAt: entry.grantedAt });
-      }
+      for (const [version, entry] of Object.entries(versions)) out.push(toApproval(id, version, entry));
     }
     return out;
   }
 
-  /** Records (replaces) the approval of one plugin version. The caller holds the data-directory lock. */
-  async set(pluginId: string, version: string, permissions: PermissionSet): Promise<Approval> {
+  /**
+   * Records (replaces) the approval of one plugin version, bound to `binding`.
+   * The caller holds the data-directory lock.
+   */
+  async set(pluginId: string, version: string, binding: ApprovalBinding, permissions: PermissionSet): Promise<Approval> {
     const file = await this.#read();
     const grantedAt = new Date().toISOString();
     const byVersion = file.plugins[pluginId] ?? {};
-    byVersion[version] = { permissions: normalizePermissions(permissions), grantedAt };
+    const entry: StoredApproval = {
+      permissions: normalizePermissions(permissions),
+      grantedAt,
+      moduleSha256: binding.moduleSha256,
+      signer: binding.signer,
+    };
+    byVersion[version] = entry;
     file.plugins[pluginId] = byVersion;
     await writeJsonAtomic(this.#path, file);
-    return { pluginId, version, permissions: normalizePermissions(permissions), grantedAt };
+    return toApproval(pluginId, version, entry);
   }
 
   /**

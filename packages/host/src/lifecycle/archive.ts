@@ -58,6 +58,42 @@ export function normalizeEntryPath(path: string): string {
   return out.join("/");
 }
 
+/**
+ * The paths of an archive seen so far, folders included (those named by an entry and those
+ * implied by a file's path), keyed case- and Unicode-normalisation-insensitively.
+ *
+ * Stops every path conflict at validation (T74), where it is reported as an invalid archive
+ * (exit 6) instead of a raw `EEXIST`/`ENOTDIR` halfway through the install: the same path twice
+ * (a later entry would overwrite one already checked), a file that is also a folder (`a/b` then
+ * `a`, or `a` then `a/b`), and two paths that differ only in case or Unicode normalisation
+ * (`Plugin.wasm` and `plugin.wasm`, one file on macOS and Windows: which one is installed would
+ * depend on the filesystem).
+ */
+export class ArchivePathSet {
+  readonly #seen = new Map<string, { path: string; kind: "file" | "directory" }>();
+
+  /** Records `path` (normalised, non-empty); returns why it conflicts with an earlier one, if it does. */
+  add(path: string, kind: "file" | "directory"): string | undefined {
+    const segments = path.split("/");
+    for (let i = 1; i <= segments.length; i++) {
+      const sub = segments.slice(0, i).join("/");
+      const subKind = i === segments.length ? kind : "directory";
+      const key = sub.normalize("NFC").toLowerCase();
+      const earlier = this.#seen.get(key);
+      if (earlier === undefined) {
+        this.#seen.set(key, { path: sub, kind: subKind });
+        continue;
+      }
+      if (earlier.path !== sub) {
+        return `paths differ only in case or Unicode form: ${JSON.stringify(earlier.path)} and ${JSON.stringify(sub)}`;
+      }
+      if (earlier.kind !== subKind) return `path is both a file and a directory: ${JSON.stringify(sub)}`;
+      if (subKind === "file") return `duplicate entry: ${JSON.stringify(sub)}`;
+    }
+    return undefined;
+  }
+}
+
 /** Un-gzips when the bytes start with the gzip magic, refusing to expand past `maxBytes` (tar bomb). */
 function gunzipLimited(data: Buffer, maxBytes: number): Buffer {
   if (data.length < 2 || data[0] !== 0x1f || data[1] !== 0x8b) return data;
@@ -106,7 +142,7 @@ export async function readArchive(data: Buffer, limits: ArchiveLimits): Promise<
   }
 
   const files: ArchiveFiles = new Map();
-  const directories = new Set<string>();
+  const paths = new ArchivePathSet();
   let entries = 0;
   let total = 0;
   let sawEof = false;
@@ -151,28 +187,22 @@ export async function readArchive(data: Buffer, limits: ArchiveLimits): Promise<
         entry.resume();
         return;
       }
-      if (entry.type === "Directory") {
-        if (path !== "" && files.has(path)) fail(invalid(`path is both a file and a directory: ${JSON.stringify(path)}`));
-        if (path !== "") directories.add(path);
-        entry.resume();
-        return;
-      }
-      if (path === "") {
-        fail(invalid(`file entry with an empty path: ${JSON.stringify(entry.path)}`));
-        entry.resume();
-        return;
-      }
-      if (files.has(path) || directories.has(path)) {
-        fail(invalid(`duplicate entry: ${JSON.stringify(path)}`));
-        entry.resume();
-        return;
-      }
-      for (let i = path.indexOf("/"); i !== -1; i = path.indexOf("/", i + 1)) {
-        if (files.has(path.slice(0, i))) {
-          fail(invalid(`path is both a file and a directory: ${JSON.stringify(path.slice(0, i))}`));
+      if (entry.type === "File" || entry.type === "OldFile" || entry.type === "ContiguousFile") {
+        if (path === "") {
+          fail(invalid(`file entry with an empty path: ${JSON.stringify(entry.path)}`));
           entry.resume();
           return;
         }
+      }
+      const conflict = path === "" ? undefined : paths.add(path, entry.type === "Directory" ? "directory" : "file");
+      if (conflict) {
+        fail(invalid(conflict));
+        entry.resume();
+        return;
+      }
+      if (entry.type === "Directory") {
+        entry.resume();
+        return;
       }
       const size = entry.size;
       total += size;

@@ -37,6 +37,10 @@ export const LIFECYCLE_ERROR_CODES = Object.freeze({
   KEY_NOT_FOUND: "PLUGIN_KEY_NOT_FOUND",
   /** A file in the data directory (keys, approvals, install record) is unreadable or corrupt. */
   STATE_CORRUPT: "PLUGIN_STATE_CORRUPT",
+  /** A state file or folder is a symlink, owned by another user, or writable by group/others (T70, T75). */
+  STATE_UNSAFE: "PLUGIN_STATE_UNSAFE",
+  /** The disk (or quota) of the data directory is full: nothing was changed (T68). */
+  NO_SPACE: "PLUGIN_NO_SPACE",
   /** Another process holds the data directory's lock for too long. */
   BUSY: "PLUGIN_DATA_DIR_BUSY",
   /** A PluginManager option is invalid (thrown at construction, naming the field). */

@@ -1,15 +1,17 @@
 import { randomBytes } from "node:crypto";
 import { constants as fsConstants } from "node:fs";
-import { mkdir, open, readFile, rename, rm, unlink } from "node:fs/promises";
+import { mkdir, open, rename, rm, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { LifecycleError } from "./errors.js";
+import { unsafeStateReason } from "./state-safety.js";
 
 /** A short random suffix for temp names (never predictable, so never pre-creatable). */
 export function randomSuffix(): string {
   return randomBytes(8).toString("hex");
 }
 
-function errnoCode(error: unknown): string | undefined {
+/** The `code` of a Node.js system error (`ENOENT`, `ENOSPC`…), if any. */
+export function errnoCode(error: unknown): string | undefined {
   return typeof error === "object" && error !== null && "code" in error
     ? String((error as { code: unknown }).code)
     : undefined;
@@ -17,6 +19,22 @@ function errnoCode(error: unknown): string | undefined {
 
 export function isNotFound(error: unknown): boolean {
   return errnoCode(error) === "ENOENT";
+}
+
+/**
+ * A `PLUGIN_NO_SPACE` error for a full disk or an exhausted quota (`ENOSPC`, `EDQUOT`), with the
+ * system error as `cause`; `undefined` for any other error. Callers throw it after undoing their
+ * partial write, so a full disk is reported as such and leaves nothing half-written.
+ */
+export function noSpaceError(error: unknown, what: string): LifecycleError | undefined {
+  if (LifecycleError.isInstance(error)) return error.code === "PLUGIN_NO_SPACE" ? error : undefined;
+  const code = errnoCode(error);
+  if (code !== "ENOSPC" && code !== "EDQUOT") return undefined;
+  return new LifecycleError(
+    "PLUGIN_NO_SPACE",
+    `no space left in the data directory: ${what} (${code}); free some space and retry, nothing was changed`,
+    { cause: error },
+  );
 }
 
 /** Creates a directory (and parents) readable by the owner only. */
@@ -36,21 +54,24 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   const dir = dirname(path);
   await ensurePrivateDir(dir);
   const temp = join(dir, `.${randomSuffix()}.tmp`);
-  const handle = await open(temp, "wx", mode);
+  const what = `cannot write ${path}`;
+  const handle = await open(temp, "wx", mode).catch((error: unknown) => {
+    throw noSpaceError(error, what) ?? error;
+  });
   try {
     await handle.writeFile(data);
     await handle.sync();
+    await handle.close();
   } catch (error) {
     await handle.close().catch(() => {});
     await unlink(temp).catch(() => {});
-    throw error;
+    throw noSpaceError(error, what) ?? error;
   }
-  await handle.close();
   try {
     await rename(temp, path);
   } catch (error) {
     await unlink(temp).catch(() => {});
-    throw error;
+    throw noSpaceError(error, what) ?? error;
   }
 }
 
@@ -60,7 +81,8 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
 }
 
 /**
- * Reads and parses a JSON state file. A missing file is `undefined`; a file that is not JSON
+ * Reads and parses a JSON state file. A file owned by another user or writable by group/others
+ * is `PLUGIN_STATE_UNSAFE` (T75: someone else could have planted approvals or keys). A missing file is `undefined`; a file that is not JSON
  * is a `PLUGIN_STATE_CORRUPT` error (never silently treated as empty: an emptied approvals file
  * must not look like "nothing was revoked").
  */
@@ -69,12 +91,15 @@ export async function readJsonFile(path: string, maxBytes = 4 * 1024 * 1024): Pr
   try {
     // O_NONBLOCK + a type check on the descriptor: a FIFO or device put in place of a state
     // file is an error, never a hang.
-    const handle = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+    // O_NOFOLLOW: a state file replaced by a symlink is refused, never followed.
+    const handle = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW);
     try {
       const info = await handle.stat();
       if (!info.isFile()) {
         throw new LifecycleError("PLUGIN_STATE_CORRUPT", `state file is not a regular file: ${path}`);
       }
+      const unsafe = unsafeStateReason(info, `state file ${path}`);
+      if (unsafe) throw new LifecycleError("PLUGIN_STATE_UNSAFE", `unsafe data directory: ${unsafe}`);
       const size = info.size;
       if (size > maxBytes) {
         throw new LifecycleError("PLUGIN_STATE_CORRUPT", `state file too large: ${path} (${size} bytes)`);
@@ -86,6 +111,9 @@ export async function readJsonFile(path: string, maxBytes = 4 * 1024 * 1024): Pr
   } catch (error) {
     if (isNotFound(error)) return undefined;
     if (LifecycleError.isInstance(error)) throw error;
+    if (errnoCode(error) === "ELOOP") {
+      throw new LifecycleError("PLUGIN_STATE_UNSAFE", `unsafe data directory: state file ${path} is a symlink`, { cause: error });
+    }
     throw new LifecycleError("PLUGIN_STATE_CORRUPT", `cannot read state file ${path}`, { cause: error });
   }
   try {
@@ -97,53 +125,4 @@ export async function readJsonFile(path: string, maxBytes = 4 * 1024 * 1024): Pr
 
 export async function removeQuietly(path: string): Promise<void> {
   await rm(path, { recursive: true, force: true, maxRetries: 2 }).catch(() => {});
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errnoCode(error) === "EPERM";
-  }
-}
-
-/**
- * Runs `fn` while holding `<dir>/lock` (created with `wx`; holds the owner's pid). A lock
- * whose owner process is gone is taken over.
- *
- * Stops: two CLI processes interleaving read-modify-write of the approvals or keys file
- * (a lost update could resurrect a revoked grant) or renaming plugin folders under each other.
- */
-export async function withDirLock<T>(dir: string, fn: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
-  await ensurePrivateDir(dir);
-  const lockPath = join(dir, "lock");
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const handle = await open(lockPath, "wx", 0o600);
-      await handle.writeFile(String(process.pid));
-      await handle.close();
-      break;
-    } catch (error) {
-      if (errnoCode(error) !== "EEXIST") throw error;
-      const owner = Number.parseInt(await readFile(lockPath, "utf8").catch(() => ""), 10);
-      if (Number.isInteger(owner) && owner > 0 && !pidAlive(owner)) {
-        await unlink(lockPath).catch(() => {});
-        continue;
-      }
-      if (Date.now() > deadline) {
-        throw new LifecycleError(
-          "PLUGIN_DATA_DIR_BUSY",
-          `data directory is locked by another process (pid ${Number.isInteger(owner) ? owner : "unknown"}): ${lockPath}`,
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await unlink(lockPath).catch(() => {});
-  }
 }

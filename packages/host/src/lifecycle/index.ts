@@ -6,6 +6,8 @@ export type {
   InstalledPlugin,
   LifecycleEvent,
   OpenedPlugin,
+  RemoveOptions,
+  RemoveResult,
 } from "./manager.js";
 export {
   defaultDataDir,
@@ -29,8 +31,8 @@ export {
   type SignatureStatus,
   type TrustedKey,
 } from "./signature.js";
-export { TrustedKeyStore, type TrustedKeyInfo } from "./keys.js";
-export { ApprovalStore, type Approval } from "./approvals.js";
+export { TrustedKeyStore, keyScopeMatches, parseKeyScope, type TrustedKeyInfo } from "./keys.js";
+export { ApprovalStore, approvalBindingOf, type Approval, type ApprovalBinding } from "./approvals.js";
 export { normalizeEntryPath, readArchive, type ArchiveFiles, type ArchiveLimits } from "./archive.js";
 export { MANIFEST_FILE } from "./manifest.js";
 export {

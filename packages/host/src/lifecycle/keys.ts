@@ -1,5 +1,6 @@
 import { LifecycleError } from "./errors.js";
 import { readJsonFile, writeJsonAtomic } from "./fs-util.js";
+import { isValidPluginId } from "./manifest.js";
 import { parsePublicKey, type TrustedKey } from "./signature.js";
 
 /** One trusted signing key as listed by {@link TrustedKeyStore.list}. */
@@ -13,11 +14,35 @@ export interface TrustedKeyInfo {
   addedAt?: string;
   /** `file` (the data directory's keys file) or `options` (given to the PluginManager). */
   source: "file" | "options";
+  /** Plugin id patterns this key may verify (absent: every id). */
+  scope?: string[];
+}
+
+/**
+ * Validates a key scope pattern: `*` (every id), an exact plugin id, or an id prefix ending in
+ * `.*` (`com.example.*`: every id that starts with `com.example.`). Returns it unchanged or throws
+ * `PLUGIN_KEY_INVALID` naming it.
+ */
+export function parseKeyScope(pattern: string): string {
+  const base = pattern.endsWith(".*") ? pattern.slice(0, -2) : pattern;
+  if (pattern === "*" || (base !== "" && isValidPluginId(base) && !base.includes("*"))) return pattern;
+  throw new LifecycleError(
+    "PLUGIN_KEY_INVALID",
+    `invalid key scope ${JSON.stringify(pattern)}: use a plugin id, an id prefix ending in ".*" (com.example.*) or "*"`,
+  );
+}
+
+/** Whether a plugin id is inside a key's scope (no scope: every id). */
+export function keyScopeMatches(scope: readonly string[] | undefined, pluginId: string): boolean {
+  if (scope === undefined) return true;
+  return scope.some((pattern) =>
+    pattern === "*" ? true : pattern.endsWith(".*") ? pluginId.startsWith(pattern.slice(0, -1)) : pluginId === pattern,
+  );
 }
 
 interface KeysFile {
   version: 1;
-  keys: { id: string; publicKey: string; name?: string; addedAt: string }[];
+  keys: { id: string; publicKey: string; name?: string; addedAt: string; scope?: string[] }[];
 }
 
 function parseKeysFile(value: unknown, path: string): KeysFile {
@@ -40,12 +65,24 @@ function parseKeysFile(value: unknown, path: string): KeysFile {
         cause: error,
       });
     }
+    let scope: string[] | undefined;
+    if (k.scope !== undefined) {
+      if (!Array.isArray(k.scope) || k.scope.length === 0) throw corrupt(`keys[${i}].scope must be a non-empty array`);
+      try {
+        scope = (k.scope as unknown[]).map((p) => parseKeyScope(String(p)));
+      } catch (error) {
+        throw new LifecycleError("PLUGIN_STATE_CORRUPT", `trusted keys file ${path}: keys[${i}].scope: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+    }
     // The id is recomputed from the key: an edited id can never make another key trusted.
     keys.push({
       id: parsed.id,
       publicKey: parsed.raw,
       ...(typeof k.name === "string" ? { name: k.name } : {}),
       addedAt: typeof k.addedAt === "string" ? k.addedAt : "",
+      ...(scope === undefined ? {} : { scope }),
     });
   }
   return { version: 1, keys };
@@ -82,6 +119,7 @@ export class TrustedKeyStore {
       ...(k.name === undefined ? {} : { name: k.name }),
       ...(k.addedAt ? { addedAt: k.addedAt } : {}),
       source: "file" as const,
+      ...(k.scope === undefined ? {} : { scope: [...k.scope] }),
     }));
     for (const k of this.#fromOptions) {
       if (out.some((o) => o.id === k.id)) continue;
@@ -90,22 +128,43 @@ export class TrustedKeyStore {
     return out;
   }
 
-  /** The keys in the form signature checks take. */
+  /** Every trusted key, in the form signature checks take, whatever its scope. */
   async trusted(): Promise<TrustedKey[]> {
     return (await this.list()).map((k) => ({ id: k.id, raw: k.publicKey, ...(k.name === undefined ? {} : { name: k.name }) }));
   }
 
   /**
-   * Adds a key (PEM, base64 of 32 bytes, or 64 hex digits) to the keys file. Adding a key
-   * that is already there only updates its name. Returns the stored entry.
-   * The caller holds the data-directory lock.
+   * The keys that may verify the plugin `pluginId`: those without a scope and those whose scope
+   * matches it (T76). Stops a publisher trusted for its own plugins (`com.example.*`) from
+   * signing a plugin under anyone else's id.
    */
-  async add(publicKey: string, name?: string): Promise<TrustedKeyInfo> {
+  async trustedFor(pluginId: string): Promise<TrustedKey[]> {
+    return (await this.list())
+      .filter((k) => keyScopeMatches(k.scope, pluginId))
+      .map((k) => ({ id: k.id, raw: k.publicKey, ...(k.name === undefined ? {} : { name: k.name }) }));
+  }
+
+  /**
+   * Adds a key (PEM, base64 of 32 bytes, or 64 hex digits) to the keys file, optionally scoped
+   * to plugin id patterns ({@link parseKeyScope}). Adding a key that is already there replaces
+   * its name and scope. Returns the stored entry. The caller holds the data-directory lock.
+   */
+  async add(publicKey: string, name?: string, scope?: readonly string[]): Promise<TrustedKeyInfo> {
     const parsed = parsePublicKey(publicKey);
+    if (scope !== undefined && scope.length === 0) {
+      throw new LifecycleError("PLUGIN_KEY_INVALID", "invalid key scope: give at least one pattern, or none for every id");
+    }
+    const patterns = scope?.map(parseKeyScope);
     const file = await this.#read();
     const existing = file.keys.find((k) => k.id === parsed.id);
     const addedAt = existing?.addedAt || new Date().toISOString();
-    const entry = { id: parsed.id, publicKey: parsed.raw, ...(name === undefined ? {} : { name }), addedAt };
+    const entry = {
+      id: parsed.id,
+      publicKey: parsed.raw,
+      ...(name === undefined ? {} : { name }),
+      addedAt,
+      ...(patterns === undefined ? {} : { scope: [...new Set(patterns)] }),
+    };
     const keys = file.keys.filter((k) => k.id !== parsed.id);
     keys.push(entry);
     await writeJsonAtomic(this.#path, { version: 1, keys } satisfies KeysFile);

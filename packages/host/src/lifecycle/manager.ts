@@ -1,23 +1,26 @@
 import { channel } from "node:diagnostics_channel";
 import { constants as fsConstants } from "node:fs";
-import { lstat, mkdir, open, readdir, realpath, rename, stat } from "node:fs/promises";
+import { lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, sep } from "node:path";
 import { debuglog } from "node:util";
 import type { PluginManifest } from "@clawft/sandbox-policy";
-import { ApprovalStore, type Approval } from "./approvals.js";
+import { ApprovalStore, approvalBindingOf, type Approval, type ApprovalBinding } from "./approvals.js";
 import { readArchive, stripCommonRoot, type ArchiveFiles } from "./archive.js";
 import { downloadArchive, redactUrl, type DownloadProgress } from "./download.js";
 import { LifecycleError } from "./errors.js";
 import { moduleSizeProblem } from "../module-size.js";
+import { crashPoint } from "./crash-point.js";
+import { sweepLockLeftovers, withDirLock } from "./dir-lock.js";
 import {
   ensurePrivateDir,
   isNotFound,
+  noSpaceError,
   randomSuffix,
   readJsonFile,
   removeQuietly,
-  withDirLock,
   writeJsonAtomic,
 } from "./fs-util.js";
+import { checkStateFile, checkStateFolder } from "./state-safety.js";
 import { TrustedKeyStore } from "./keys.js";
 import {
   compareVersions,
@@ -147,6 +150,37 @@ interface PackageFiles {
 
 const RECORD_FILE = "install.json";
 const PACKAGE_DIR = "package";
+/** The state folders inside the data directory; each must be a real, private folder (T70, T75). */
+const STATE_FOLDERS = ["tmp", "plugins", "data"] as const;
+/** The data directory's own state files, checked before every command whatever it reads (T75). */
+const STATE_FILES = ["approvals.json", "trusted-keys.json", "audit.jsonl", "lock"] as const;
+/** Names the manager gives its own entries in `tmp/`; the sweep touches nothing else (T70). */
+const STAGING_NAME = /^install-[0-9a-f]{16}$/;
+const ASIDE_NAME = /^old-[0-9a-f]{16}-(.+)$/;
+const REMOVED_NAME = /^removed-(?:data-)?[0-9a-f]{16}$/;
+/** A state file being written by `writeFileAtomic` in the data directory. */
+const STATE_TEMP_NAME = /^\.[0-9a-f]{16}\.tmp$/;
+
+/** Per-call options of {@link PluginManager.remove}. */
+export interface RemoveOptions {
+  /** Keep the plugin's data folder (`<dataDir>/data/<id>/`). @default false (deleted) */
+  keepData?: boolean;
+}
+
+/** What {@link PluginManager.remove} returns. */
+export interface RemoveResult {
+  id: string;
+  version?: string;
+  /** Whether the plugin's data folder was deleted (false: there was none, or `keepData`). */
+  dataDeleted: boolean;
+  /** How many approvals were revoked. */
+  approvalsRevoked: number;
+}
+
+/** The signer an approval is bound to: the key id, or `unsigned`. */
+function signerOf(signature: SignatureStatus): string {
+  return signature.status === "unsigned" ? "unsigned" : signature.keyId;
+}
 
 /**
  * Installs, verifies, lists and removes plugins in a data directory, and keeps the user's
@@ -194,26 +228,97 @@ export class PluginManager {
   }
 
   /**
-   * Runs `fn` holding the data directory's lock. Every change (staging, renames, state files)
-   * happens under the lock, so anything found in `tmp/` (or a `.*.tmp` state file) when the lock
-   * is taken was left by a process that crashed mid-change: it is deleted first. Stops a crash
-   * from leaving a partial install (or a half-written state file) behind for good.
+   * Checks the data directory and its state folders (T70, T75): each must be a real folder (not
+   * a symlink), owned by this user, not writable by group/others. `create` makes missing ones
+   * (0700). Returns false when the data directory does not exist (and was not created).
    */
-  #lock<T>(fn: () => Promise<T>): Promise<T> {
-    return withDirLock(this.#options.dataDir, async () => {
-      await this.#sweep();
-      return fn();
-    });
+  async #checkState(create: boolean): Promise<boolean> {
+    const root = this.#options.dataDir;
+    if (!(await checkStateFolder(root, "data directory", create))) return false;
+    for (const name of STATE_FOLDERS) await checkStateFolder(join(root, name), `state folder`, create);
+    for (const name of STATE_FILES) await checkStateFile(join(root, name));
+    return true;
   }
 
-  async #sweep(): Promise<void> {
-    const tmpRoot = join(this.#options.dataDir, "tmp");
-    const leftovers = await readdir(tmpRoot).catch(() => [] as string[]);
-    for (const name of leftovers) await removeQuietly(join(tmpRoot, name));
-    const top = await readdir(this.#options.dataDir).catch(() => [] as string[]);
-    for (const name of top) {
-      if (/^\.[0-9a-f]{16}\.tmp$/.test(name)) await removeQuietly(join(this.#options.dataDir, name));
+  /**
+   * For read-only commands: checks the state folders and, when `tmp/` holds what a crashed
+   * change left (an upgrade interrupted between its two renames leaves `plugins/<id>` missing),
+   * takes the lock to recover first, so `list`/`info`/`run` never report a plugin as gone that
+   * recovery would put back (T72). Returns false when there is no data directory.
+   */
+  async #readyToRead(): Promise<boolean> {
+    if (!(await this.#checkState(false))) return false;
+    const leftovers = await readdir(join(this.#options.dataDir, "tmp")).catch(() => [] as string[]);
+    if (leftovers.some((name) => ASIDE_NAME.test(name) || STAGING_NAME.test(name) || REMOVED_NAME.test(name))) {
+      await this.#lock(async () => {});
     }
+    return true;
+  }
+
+  /**
+   * Runs `fn` holding the data directory's lock (see `withDirLock` for the protocol), after
+   * checking the state folders and recovering from any change a crashed process left half done
+   * ({@link #recover}). A full disk anywhere in `fn` becomes `PLUGIN_NO_SPACE`.
+   */
+  async #lock<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      await this.#checkState(true);
+      return await withDirLock(this.#options.dataDir, async () => {
+        await this.#recover();
+        return fn();
+      });
+    } catch (error) {
+      throw noSpaceError(error, "the change was not made") ?? error;
+    }
+  }
+
+  /**
+   * Start-up recovery, under the lock, so anything found here was left by a process that died
+   * mid-change. Only entries whose names the manager itself creates are touched, never through
+   * a symlink (an entry of the wrong type is left alone) — stops the sweep deleting files it did
+   * not create (`--data-dir ~` with the user's own `~/tmp`, T70):
+   * - `tmp/old-<random>-<id>`: an installed version moved aside by an upgrade. When
+   *   `plugins/<id>` is missing the process died between the two renames: the old version is
+   *   put back (rolled back). Otherwise the upgrade completed: it is deleted (T72).
+   * - `tmp/install-<random>` (a staging folder never moved in: rolled back),
+   *   `tmp/removed-<random>`, `tmp/removed-data-<random>` (a removal that had already taken it
+   *   out: completed): deleted.
+   * - `<dataDir>/.<random>.tmp` (a state file write cut short) and `.lock-<pid>-<random>.tmp`
+   *   of dead processes: deleted. The state file itself is the old or the new complete version.
+   */
+  async #recover(): Promise<void> {
+    const root = this.#options.dataDir;
+    const tmpRoot = join(root, "tmp");
+    const names = await readdir(tmpRoot).catch(() => [] as string[]);
+    for (const name of names) {
+      const path = join(tmpRoot, name);
+      const info = await lstat(path).catch(() => undefined);
+      if (!info?.isDirectory()) continue;
+      const aside = ASIDE_NAME.exec(name);
+      if (aside && isValidPluginId(aside[1] ?? "")) {
+        const target = join(root, "plugins", aside[1] ?? "");
+        const present = await lstat(target).then(
+          () => true,
+          (error: unknown) => (isNotFound(error) ? false : Promise.reject(error)),
+        );
+        if (!present) {
+          await rename(path, target);
+          debug("recovery: restored %s from an interrupted upgrade", aside[1]);
+          this.#options.logger.warn(`plugin ${aside[1]}: an interrupted upgrade was rolled back to the installed version`);
+        } else {
+          await removeQuietly(path);
+        }
+      } else if (STAGING_NAME.test(name) || REMOVED_NAME.test(name)) {
+        await removeQuietly(path);
+      }
+    }
+    const top = await readdir(root).catch(() => [] as string[]);
+    for (const name of top) {
+      if (!STATE_TEMP_NAME.test(name)) continue;
+      const info = await lstat(join(root, name)).catch(() => undefined);
+      if (info?.isFile()) await unlink(join(root, name)).catch(() => {});
+    }
+    await sweepLockLeftovers(root);
   }
 
   // ---------------------------------------------------------------- install
@@ -238,8 +343,19 @@ export class PluginManager {
       throw new LifecycleError("PLUGIN_INVALID_MANIFEST", `invalid plugin manifest: wasm_module ${manifest.wasmModule} is not a WebAssembly binary`);
     }
 
-    const signature = checkSignature(pkg.signatureBytes, pkg.manifestBytes, pkg.moduleBytes, await this.keys.trusted());
-    const verdict = signatureVerdict(signature, pkg.kind, manifest);
+    // Only keys whose scope covers this id count (T76).
+    const signature = checkSignature(
+      pkg.signatureBytes,
+      pkg.manifestBytes,
+      pkg.moduleBytes,
+      await this.keys.trustedFor(manifest.id),
+    );
+    const verdict = signatureVerdict(
+      signature,
+      pkg.kind,
+      manifest,
+      signature.status === "untrusted" ? await this.#scopeNote(signature.keyId) : "",
+    );
     if (verdict.refused) {
       this.#failed(manifest, verdict.refused.code);
       throw verdict.refused;
@@ -277,10 +393,18 @@ export class PluginManager {
         );
       }
 
-      // Consent: ask only for what neither this version nor the installed one has been granted.
+      // Consent: ask only for what neither this package nor the installed one has been granted.
+      // Approvals are bound to id, version, module sha256 and signer (T73): an approval left by
+      // another package with this id@version (an interrupted upgrade, a removed plugin) is ignored,
+      // and an installed version's approvals carry over only to an upgrade by the same signer.
+      const binding: ApprovalBinding = { moduleSha256: sha256Hex(pkg.moduleBytes), signer: signerOf(signature) };
+      const carried =
+        previous && signerOf(previous.signature) === binding.signer
+          ? (await this.approvals.get(manifest.id, previous.version, approvalBindingOf(previous)))?.permissions
+          : undefined;
       const granted = unionPermissions(
-        (await this.approvals.get(manifest.id, manifest.version))?.permissions ?? NO_PERMISSIONS,
-        previous ? ((await this.approvals.get(manifest.id, previous.version))?.permissions ?? NO_PERMISSIONS) : NO_PERMISSIONS,
+        (await this.approvals.get(manifest.id, manifest.version, binding))?.permissions ?? NO_PERMISSIONS,
+        carried ?? NO_PERMISSIONS,
       );
       const reason: ConsentReason = previous ? "upgrade" : "install";
       const newlyApproved = await this.#askConsent(manifest, granted, reason, options.approve, previous?.version);
@@ -300,8 +424,9 @@ export class PluginManager {
         installedAt: new Date().toISOString(),
       };
       await this.#commit(manifest.id, pkg.files, record);
+      crashPoint("upgrade-before-approval");
       if (!isEmptyPermissions(manifest.permissions)) {
-        await this.approvals.set(manifest.id, manifest.version, manifest.permissions);
+        await this.approvals.set(manifest.id, manifest.version, approvalBindingOf(record), manifest.permissions);
       }
       debug("installed %s@%s from %s", manifest.id, manifest.version, pkg.kind);
       publish({ type: "install", pluginId: manifest.id, version: manifest.version });
@@ -358,6 +483,12 @@ export class PluginManager {
     }
     publish({ type: "consent-granted", pluginId: manifest.id, version: manifest.version });
     return wanted;
+  }
+
+  /** ", which is trusted only for …" when `keyId` is a trusted key whose scope excludes this plugin (T76). */
+  async #scopeNote(keyId: string): Promise<string> {
+    const key = (await this.keys.list()).find((k) => k.id === keyId);
+    return key?.scope ? ` for this plugin id (key ${keyId.slice(0, 16)} is trusted only for ${key.scope.join(", ")})` : "";
   }
 
   #failed(manifest: ManifestSummary, code: string): void {
@@ -495,9 +626,11 @@ export class PluginManager {
   }
 
   /**
-   * Writes the plugin into `tmp/<random>/` and renames it to `plugins/<id>/`; an installed
-   * version is moved aside first and restored if the rename fails, then deleted.
-   * Stops partial installs: `plugins/<id>` is always either the old or the new complete folder.
+   * Writes the plugin into `tmp/install-<random>/` and renames it to `plugins/<id>/`; an installed
+   * version is moved aside first (`tmp/old-<random>-<id>`) and restored if the rename fails, then
+   * deleted. Stops partial installs: `plugins/<id>` is always either the old or the new complete
+   * folder, or (after a crash between the two renames) missing with the old one aside, which
+   * {@link #recover} puts back before anything else runs (T72).
    * Files are created with `wx` in folders this call just made, so no pre-existing file or link is
    * ever written through.
    */
@@ -510,11 +643,11 @@ export class PluginManager {
     await mkdir(staging, { mode: 0o700 });
     try {
       const pkgDir = join(staging, PACKAGE_DIR);
-      await mkdir(pkgDir, { mode: 0o755 });
+      await mkdir(pkgDir, { mode: 0o700 });
       for (const [rel, data] of files) {
         const target = join(pkgDir, ...rel.split("/"));
-        await mkdir(dirname(target), { recursive: true, mode: 0o755 });
-        const handle = await open(target, "wx", 0o644);
+        await mkdir(dirname(target), { recursive: true, mode: 0o700 });
+        const handle = await open(target, "wx", 0o600);
         try {
           await handle.writeFile(data);
           await handle.sync();
@@ -523,21 +656,25 @@ export class PluginManager {
         }
       }
       await writeJsonAtomic(join(staging, RECORD_FILE), record);
+      crashPoint("upgrade-staged");
       const target = this.#pluginDir(id);
       let aside: string | undefined;
       try {
         await lstat(target);
-        aside = join(tmpRoot, `old-${randomSuffix()}`);
+        // The id in the name lets recovery put it back without reading anything inside it.
+        aside = join(tmpRoot, `old-${randomSuffix()}-${id}`);
         await rename(target, aside);
       } catch (error) {
         if (!isNotFound(error)) throw error;
       }
+      crashPoint("upgrade-after-aside");
       try {
         await rename(staging, target);
       } catch (error) {
         if (aside) await rename(aside, target).catch(() => {});
         throw error;
       }
+      crashPoint("upgrade-after-swap");
       if (aside) await removeQuietly(aside);
     } catch (error) {
       await removeQuietly(staging);
@@ -548,13 +685,17 @@ export class PluginManager {
   // ---------------------------------------------------------------- queries
 
   async #readRecordOrUndefined(id: string): Promise<InstalledPlugin | undefined> {
-    const value = await readJsonFile(join(this.#pluginDir(id), RECORD_FILE));
+    const dir = this.#pluginDir(id);
+    if (!(await this.#checkState(false))) return undefined;
+    const value = await readJsonFile(join(dir, RECORD_FILE));
     if (value === undefined) return undefined;
     return parseRecord(value, id);
   }
 
   /** The install record of a plugin, or `PLUGIN_NOT_FOUND`. */
   async info(id: string): Promise<InstalledPlugin> {
+    this.#pluginDir(id);
+    await this.#readyToRead();
     const record = await this.#readRecordOrUndefined(id);
     if (!record) throw new LifecycleError("PLUGIN_NOT_FOUND", `plugin not installed: ${id}`);
     return record;
@@ -562,6 +703,7 @@ export class PluginManager {
 
   /** Every installed plugin, sorted by id. */
   async list(): Promise<InstalledPlugin[]> {
+    if (!(await this.#readyToRead())) return [];
     let names: string[];
     try {
       names = await readdir(join(this.#options.dataDir, "plugins"));
@@ -586,6 +728,7 @@ export class PluginManager {
 
   /** The approvals of a plugin (every version), newest grant first. */
   async permissions(id: string): Promise<Approval[]> {
+    if (!(await this.#readyToRead())) return [];
     const list = await this.approvals.list(id);
     return list.sort((a, b) => b.grantedAt.localeCompare(a.grantedAt));
   }
@@ -597,30 +740,62 @@ export class PluginManager {
     return removed;
   }
 
-  /** Uninstalls a plugin and revokes its approvals. */
-  async remove(id: string): Promise<{ id: string; version?: string }> {
+  /**
+   * Uninstalls a plugin, revokes every approval of its id and deletes its data folder
+   * (`<dataDir>/data/<id>/`, unless `keepData`). Stops the next package installed under the same
+   * id (by any publisher) reading the old plugin's files or inheriting its grants (T71).
+   * Order: approvals, then data, then the package, so a crash at any point leaves at worst an
+   * installed plugin that asks again, and `remove` can simply be run again. An id with no
+   * installed plugin but a data folder left by `keepData` has that folder deleted.
+   */
+  async remove(id: string, options: RemoveOptions = {}): Promise<RemoveResult> {
     return this.#lock(async () => {
+      const target = this.#pluginDir(id);
+      const dataDir = join(this.#options.dataDir, "data", id);
+      const exists = (path: string) =>
+        lstat(path).then(
+          () => true,
+          (error: unknown) => (isNotFound(error) ? false : Promise.reject(error)),
+        );
+      const installed = await exists(target);
+      const hasData = !options.keepData && (await exists(dataDir));
+      if (!installed && !hasData) throw new LifecycleError("PLUGIN_NOT_FOUND", `plugin not installed: ${id}`);
       // A damaged install record must not make a plugin impossible to remove.
-      let record: { id: string; version?: string };
+      let version: string | undefined;
       try {
-        record = await this.info(id);
+        version = installed ? (await this.#readRecordOrUndefined(id))?.version : undefined;
       } catch (error) {
         if (!LifecycleError.isInstance(error) || error.code !== "PLUGIN_STATE_CORRUPT") throw error;
-        record = { id };
       }
-      const aside = join(this.#options.dataDir, "tmp", `removed-${randomSuffix()}`);
-      await ensurePrivateDir(join(this.#options.dataDir, "tmp"));
-      await rename(this.#pluginDir(id), aside);
-      await this.approvals.revoke(id);
-      await removeQuietly(aside);
-      publish({ type: "remove", pluginId: id, ...(record.version === undefined ? {} : { version: record.version }) });
-      return record;
+      const tmpRoot = join(this.#options.dataDir, "tmp");
+      const approvalsRevoked = await this.approvals.revoke(id);
+      crashPoint("remove-after-revoke");
+      const asides: string[] = [];
+      if (hasData) {
+        const aside = join(tmpRoot, `removed-data-${randomSuffix()}`);
+        await rename(dataDir, aside);
+        asides.push(aside);
+      }
+      crashPoint("remove-after-data");
+      if (installed) {
+        const aside = join(tmpRoot, `removed-${randomSuffix()}`);
+        await rename(target, aside);
+        asides.push(aside);
+      }
+      crashPoint("remove-after-aside");
+      for (const aside of asides) await removeQuietly(aside);
+      publish({ type: "remove", pluginId: id, ...(version === undefined ? {} : { version }) });
+      return { id, ...(version === undefined ? {} : { version }), dataDeleted: hasData, approvalsRevoked };
     });
   }
 
-  /** Adds a trusted signing key (PEM, base64 of 32 bytes, or 64 hex digits). */
-  async addKey(publicKey: string, name?: string) {
-    return this.#lock(() => this.keys.add(publicKey, name));
+  /**
+   * Adds a trusted signing key (PEM, base64 of 32 bytes, or 64 hex digits), optionally scoped to
+   * plugin id patterns (`com.example.*`, an exact id, or `*`): it then verifies only plugins whose
+   * id matches (T76).
+   */
+  async addKey(publicKey: string, name?: string, options: { scope?: readonly string[] } = {}) {
+    return this.#lock(() => this.keys.add(publicKey, name, options.scope));
   }
 
   /** Removes a trusted key from the keys file, by id (or a unique prefix of at least 8 hex digits). */
@@ -630,6 +805,7 @@ export class PluginManager {
 
   /** Lists the trusted keys. */
   async listKeys() {
+    await this.#checkState(false);
     return this.keys.list();
   }
 
@@ -669,7 +845,7 @@ export class PluginManager {
     const manifest = readManifest(manifestBytes);
     if (record.source.kind === "registry") {
       const sig = await readPinned(SIGNATURE_FILE, MAX_SIGNATURE_FILE_BYTES + 1);
-      const status = checkSignature(sig, manifestBytes, wasm, await this.keys.trusted());
+      const status = checkSignature(sig, manifestBytes, wasm, await this.keys.trustedFor(id));
       if (status.status !== "trusted") {
         publish({ type: "verify-failed", pluginId: id, version: record.version, code: "PLUGIN_SIGNATURE_UNTRUSTED" });
         throw new LifecycleError(
@@ -678,7 +854,7 @@ export class PluginManager {
         );
       }
     }
-    const approvals = await this.#ensureConsent(manifest, options.approve);
+    const approvals = await this.#ensureConsent(manifest, approvalBindingOf(record), options.approve);
     return { record, manifest: manifest.raw, manifestBytes, wasm, approvals };
   }
 
@@ -686,14 +862,14 @@ export class PluginManager {
    * Makes sure every permission `manifest` asks for is approved for its version, asking for the
    * missing ones (reason `first-run`) and storing the grant. Returns the approved set.
    */
-  async #ensureConsent(manifest: ManifestSummary, approve?: ConsentCallback): Promise<PermissionSet> {
-    const stored = (await this.approvals.get(manifest.id, manifest.version))?.permissions ?? NO_PERMISSIONS;
+  async #ensureConsent(manifest: ManifestSummary, binding: ApprovalBinding, approve?: ConsentCallback): Promise<PermissionSet> {
+    const stored = (await this.approvals.get(manifest.id, manifest.version, binding))?.permissions ?? NO_PERMISSIONS;
     if (isEmptyPermissions(missingPermissions(stored, manifest.permissions))) return stored;
     return this.#lock(async () => {
-      const current = (await this.approvals.get(manifest.id, manifest.version))?.permissions ?? NO_PERMISSIONS;
+      const current = (await this.approvals.get(manifest.id, manifest.version, binding))?.permissions ?? NO_PERMISSIONS;
       await this.#askConsent(manifest, current, "first-run", approve);
       const all = unionPermissions(current, manifest.permissions);
-      await this.approvals.set(manifest.id, manifest.version, all);
+      await this.approvals.set(manifest.id, manifest.version, binding, all);
       return all;
     });
   }

@@ -205,6 +205,8 @@ export function signatureVerdict(
   signature: SignatureStatus,
   source: "registry" | "archive" | "folder",
   plugin: { id: string; version: string },
+  /** Appended to "which is not trusted" (e.g. why a trusted key's scope excludes this id). */
+  untrustedNote = "",
 ): { refused?: LifecycleError; warning?: string } {
   if (source === "registry") {
     if (signature.status === "unsigned") {
@@ -219,7 +221,7 @@ export function signatureVerdict(
       return {
         refused: new LifecycleError(
           "PLUGIN_SIGNATURE_UNTRUSTED",
-          `untrusted signer refused: ${plugin.id} is signed by key ${signature.keyId.slice(0, 16)}, which is not a trusted key`,
+          `untrusted signer refused: ${plugin.id} is signed by key ${signature.keyId.slice(0, 16)}, which is not a trusted key${untrustedNote}`,
         ),
       };
     }
@@ -230,7 +232,7 @@ export function signatureVerdict(
   }
   if (signature.status === "untrusted") {
     return {
-      warning: `plugin ${plugin.id}@${plugin.version} is signed by key ${signature.keyId.slice(0, 16)}, which is not trusted; installing it anyway (local install)`,
+      warning: `plugin ${plugin.id}@${plugin.version} is signed by key ${signature.keyId.slice(0, 16)}, which is not trusted${untrustedNote}; installing it anyway (local install)`,
     };
   }
   return {};

@@ -154,7 +154,7 @@ describe("consent", () => {
       version: number;
       plugins: Record<string, Record<string, { permissions: unknown }>>;
     };
-    expect(stored.version).toBe(1);
+    expect(stored.version).toBe(2);
     expect(stored.plugins["com.example.weather"]?.["1.0.0"]?.permissions).toEqual({
       network: [],
       filesystem: ["data"],

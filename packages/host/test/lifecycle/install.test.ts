@@ -364,7 +364,7 @@ describe("local installs (T38) and the sha256 pin", () => {
     expect((await m.list()).map((p) => p.id)).toEqual(["com.example.b"]);
     expect(warnings[0]).toMatch(/^plugin com\.example\.a: .*remove or reinstall it/);
     await expectRefused(m.open("com.example.a"), "PLUGIN_STATE_CORRUPT");
-    expect(await m.remove("com.example.a")).toEqual({ id: "com.example.a" });
+    expect(await m.remove("com.example.a")).toEqual({ id: "com.example.a", dataDeleted: false, approvalsRevoked: 0 });
     expect(await tree(join(dataDir, "plugins"))).not.toContain("com.example.a");
   });
 
