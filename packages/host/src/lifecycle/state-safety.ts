@@ -58,8 +58,9 @@ export async function checkStateFolder(path: string, what: string, create: boole
 }
 
 /**
- * Checks one state file that exists (a missing one is fine): not a symlink, a regular file,
- * owned by this user (or root), not writable by group/others. Throws `PLUGIN_STATE_UNSAFE` (T75).
+ * Checks one state file that exists (a missing one is fine): not a symlink, owned by this user
+ * (or root), not writable by group/others — else `PLUGIN_STATE_UNSAFE` (T75); and a regular file —
+ * else `PLUGIN_STATE_CORRUPT`.
  * Stops another user editing the approvals, keys or audit log between two commands.
  */
 export async function checkStateFile(path: string): Promise<void> {
@@ -73,7 +74,8 @@ export async function checkStateFile(path: string): Promise<void> {
   if (info.isSymbolicLink()) {
     throw new LifecycleError("PLUGIN_STATE_UNSAFE", `unsafe data directory: state file ${path} is a symlink`);
   }
-  if (!info.isFile()) throw new LifecycleError("PLUGIN_STATE_UNSAFE", `unsafe data directory: state file ${path} is not a regular file`);
+  // A FIFO or device in place of a state file is corrupt state, as when it is read (readJsonFile).
+  if (!info.isFile()) throw new LifecycleError("PLUGIN_STATE_CORRUPT", `state file is not a regular file: ${path}`);
   const unsafe = unsafeStateReason(info, `state file ${path}`);
   if (unsafe) throw new LifecycleError("PLUGIN_STATE_UNSAFE", `unsafe data directory: ${unsafe}`);
 }
