@@ -1,10 +1,11 @@
 import { spawnSync } from "node:child_process";
-import { link, readdir, readFile, utimes, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { link, readdir, readFile, unlink, utimes, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createTempDir, type TempDir } from "@clawft/test-utils";
-import { LOCK_FILE, processStartTime, withDirLock, type LockOwner } from "./dir-lock.js";
+import { LOCK_FILE, processStartTime, takeOver, withDirLock, type LockOwner } from "./dir-lock.js";
 import { LifecycleError } from "./errors.js";
 
 let tmp: TempDir;
@@ -53,6 +54,57 @@ async function hammer(dir: string, holders: number, increments: number): Promise
   );
   return { counter: Number(await readFile(counterPath, "utf8")), maxInside };
 }
+
+describe("takeOver: the stale-lock race, scheduled by hand", () => {
+  /**
+   * The red team's race: two processes read the same stale lock; the first replaces it; the
+   * second, acting on what it read, replaces the first's live lock (read-delete-create), and
+   * both hold it. Here the second process's step runs after the first has finished, on its old
+   * read: whatever the timing, it must not get the lock.
+   */
+  it("T69 a takeover decided on a stale read after another process already took the lock over never replaces it", async () => {
+    const stale = token("d");
+    const lockPath = join(tmp.path, LOCK_FILE);
+    await writeFile(lockPath, record(deadPid(), stale));
+    const recordA = join(tmp.path, "record-a");
+    const recordB = join(tmp.path, "record-b");
+    await writeFile(recordA, record(process.pid, token("e")));
+    await writeFile(recordB, record(process.pid, token("f")));
+    // A and B both read the lock and found `stale`; A acts first and wins.
+    expect(await takeOver(tmp.path, stale, recordA)).toBe("taken");
+    expect(JSON.parse(await readFile(lockPath, "utf8"))).toMatchObject({ token: token("e") });
+    // B now acts on its old read while A's claim is still there: A is alive, B waits.
+    expect(await takeOver(tmp.path, stale, recordB)).toBe("wait");
+    expect(JSON.parse(await readFile(lockPath, "utf8"))).toMatchObject({ token: token("e") });
+    // And after A's holding has cleared the claims (as withDirLock does once it holds the lock),
+    // B wins the now-free claim but finds the lock no longer `stale`: it looks again.
+    await unlink(join(tmp.path, `lock.claim-${stale}`));
+    expect(await takeOver(tmp.path, stale, recordB)).toBe("retry");
+    expect(JSON.parse(await readFile(lockPath, "utf8"))).toMatchObject({ token: token("e") });
+    expect(await readdir(tmp.path)).not.toContain(`lock.claim-${stale}`);
+  });
+
+  it("T69 of four takeovers racing on one stale lock, exactly one replaces it", async () => {
+    const dead = deadPid();
+    for (let round = 0; round < 50; round++) {
+      const stale = randomBytes(16).toString("hex");
+      const lockPath = join(tmp.path, LOCK_FILE);
+      await writeFile(lockPath, record(dead, stale));
+      const records = await Promise.all(
+        ["a", "b", "c", "d"].map(async (c) => {
+          const path = join(tmp.path, `record-${c}`);
+          await writeFile(path, record(process.pid, token(c)));
+          return path;
+        }),
+      );
+      const outcomes = await Promise.all(records.map((r) => takeOver(tmp.path, stale, r)));
+      expect(outcomes.filter((o) => o === "taken")).toHaveLength(1);
+      const winner = outcomes.indexOf("taken");
+      expect(JSON.parse(await readFile(lockPath, "utf8"))).toMatchObject({ token: token("abcd"[winner] as string) });
+      for (const name of await readdir(tmp.path)) await unlink(join(tmp.path, name)).catch(() => {});
+    }
+  });
+});
 
 describe("withDirLock", () => {
   it("T69 serialises concurrent holders: one at a time, no lost update, nothing left behind", async () => {

@@ -164,7 +164,8 @@ export async function sweepLockLeftovers(dir: string): Promise<void> {
   }
 }
 
-type TakeoverResult = "taken" | "retry" | "wait";
+/** What a takeover attempt ended in: the lock is ours, look again, or someone live is ahead. */
+export type TakeoverResult = "taken" | "retry" | "wait";
 
 /**
  * Takes over a lock whose owner is gone, without ever deleting a lock another process may
@@ -178,7 +179,7 @@ type TakeoverResult = "taken" | "retry" | "wait";
  * the chain. Claims on tokens that are no longer in the lock are moot (tokens are never reused)
  * and are deleted by the next holder.
  */
-async function takeOver(dir: string, staleToken: string, recordPath: string): Promise<TakeoverResult> {
+export async function takeOver(dir: string, staleToken: string, recordPath: string): Promise<TakeoverResult> {
   const lockPath = join(dir, LOCK_FILE);
   let target = staleToken;
   for (let depth = 0; depth < MAX_CLAIM_CHAIN; depth++) {
