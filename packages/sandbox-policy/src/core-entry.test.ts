@@ -19,6 +19,7 @@ describe("the ./core entry", () => {
     expect(Object.keys(core).sort()).toEqual(
       [
         "ClawftError",
+        "HOST_CALL_ARGUMENT_LIMITS",
         "LOG_MESSAGE_MAX_BYTES",
         "RESOURCE_DEFAULTS",
         "RESOURCE_HARD_LIMITS",

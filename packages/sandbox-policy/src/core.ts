@@ -19,6 +19,7 @@ export {
   RESOURCE_DEFAULTS,
   RESOURCE_HARD_LIMITS,
   SANDBOX_DEFAULTS,
+  HOST_CALL_ARGUMENT_LIMITS,
   type ResourceLimits,
 } from "./defaults.js";
 export { escapeControlText, escapeJsonControlText, truncateLogMessage, TRUNCATION_SUFFIX, LOG_MESSAGE_MAX_BYTES } from "./log.js";

@@ -8,10 +8,12 @@ export type {
   HostFunction,
   HttpAuditEvent,
 } from "./audit.js";
+export { AUDIT_STRING_MAX_BYTES, boundAuditEvent, cutAuditString } from "./audit.js";
 export {
   RESOURCE_DEFAULTS,
   RESOURCE_HARD_LIMITS,
   SANDBOX_DEFAULTS,
+  HOST_CALL_ARGUMENT_LIMITS,
   type ResourceLimits,
 } from "./defaults.js";
 export { isPrivateIp, isIpLiteral } from "./ip.js";

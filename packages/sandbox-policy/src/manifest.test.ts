@@ -45,6 +45,7 @@ describe("parseManifest — valid input and defaults", () => {
         max_http_requests_per_minute: 10,
         max_log_messages_per_minute: 100,
         max_result_bytes: 1_048_576,
+        max_env_lookups_per_minute: 1000,
       },
     });
     expect(manifestResources(manifest)).toEqual(RESOURCE_DEFAULTS);
@@ -73,10 +74,10 @@ describe("parseManifest — valid input and defaults", () => {
   it("clamps values above the hard maxima with a warning naming the field", () => {
     const { manifest, warnings } = parseManifestWithWarnings({
       ...minimal,
-      resources: { max_fuel: 5e10, max_memory_mb: 4096, max_table_elements: 1e6, max_execution_seconds: 3600, max_http_requests_per_minute: 1e6, max_log_messages_per_minute: 1e7, max_result_bytes: 1e9 },
+      resources: { max_fuel: 5e10, max_memory_mb: 4096, max_table_elements: 1e6, max_execution_seconds: 3600, max_http_requests_per_minute: 1e6, max_log_messages_per_minute: 1e7, max_result_bytes: 1e9, max_env_lookups_per_minute: 1e9 },
     });
     expect(manifestResources(manifest)).toEqual(RESOURCE_HARD_LIMITS);
-    expect(warnings).toHaveLength(7);
+    expect(warnings).toHaveLength(8);
     expect(warnings[0]).toMatch(/^resources\.max_fuel: 50000000000 is above the hard maximum 10000000000; clamped/);
     expect(warnings.some((w) => w.startsWith("resources.max_memory_mb: 4096 is above the hard maximum 256"))).toBe(true);
   });

@@ -41,6 +41,7 @@ export interface PluginResources {
   max_http_requests_per_minute: number;
   max_log_messages_per_minute: number;
   max_result_bytes: number;
+  max_env_lookups_per_minute: number;
 }
 
 /** A validated `clawft.plugin.json`, defaults filled in, resources clamped. */
@@ -175,6 +176,7 @@ const SNAKE_TO_CAMEL: Readonly<Record<keyof PluginResources, keyof ResourceLimit
   max_http_requests_per_minute: "maxHttpRequestsPerMinute",
   max_log_messages_per_minute: "maxLogMessagesPerMinute",
   max_result_bytes: "maxResultBytes",
+  max_env_lookups_per_minute: "maxEnvLookupsPerMinute",
 });
 
 const resourcesSchema = z
@@ -187,6 +189,7 @@ const resourcesSchema = z
       max_http_requests_per_minute: resourceInt("max_http_requests_per_minute", 0, "HTTP requests per minute"),
       max_log_messages_per_minute: resourceInt("max_log_messages_per_minute", 0, "Log messages per minute"),
       max_result_bytes: resourceInt("max_result_bytes", 1, "Largest tool result in UTF-8 bytes"),
+      max_env_lookups_per_minute: resourceInt("max_env_lookups_per_minute", 0, "get-env lookups per minute"),
     },
     { error: typeError("an object") },
   )
@@ -198,6 +201,7 @@ const resourcesSchema = z
     max_http_requests_per_minute: RESOURCE_DEFAULTS.maxHttpRequestsPerMinute,
     max_log_messages_per_minute: RESOURCE_DEFAULTS.maxLogMessagesPerMinute,
     max_result_bytes: RESOURCE_DEFAULTS.maxResultBytes,
+    max_env_lookups_per_minute: RESOURCE_DEFAULTS.maxEnvLookupsPerMinute,
   });
 
 /** The zod schema of `clawft.plugin.json` (before clamping). */
@@ -367,6 +371,7 @@ export function manifestResources(manifest: Pick<PluginManifest, "resources">): 
     maxHttpRequestsPerMinute: r.max_http_requests_per_minute,
     maxLogMessagesPerMinute: r.max_log_messages_per_minute,
     maxResultBytes: r.max_result_bytes,
+    maxEnvLookupsPerMinute: r.max_env_lookups_per_minute,
   };
 }
 

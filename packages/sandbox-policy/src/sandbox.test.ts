@@ -97,6 +97,20 @@ describe("PluginSandbox.fromManifest", () => {
     expect(sb.httpCounter.limit).toBe(3);
   });
 
+  it("T52 get-env lookups are limited per plugin: max_env_lookups_per_minute (default 1000), lowered by an override, a fresh window refills", () => {
+    expect(PluginSandbox.fromManifest(manifest).envCounter.limit).toBe(1000);
+    const clock = createFakeClock();
+    const limited = { ...manifest, resources: { max_env_lookups_per_minute: 5 } };
+    const a = PluginSandbox.fromManifest(limited, { now: clock.now });
+    const b = PluginSandbox.fromManifest(limited, { now: clock.now, overrides: { resources: { maxEnvLookupsPerMinute: 2 } } });
+    for (let i = 0; i < 5; i++) expect(a.envCounter.tryAcquire()).toBe(true);
+    expect(a.envCounter.tryAcquire()).toBe(false);
+    expect([b.envCounter.tryAcquire(), b.envCounter.tryAcquire(), b.envCounter.tryAcquire()]).toEqual([true, true, false]);
+    clock.advance(60_000);
+    expect(a.envCounter.tryAcquire()).toBe(true);
+    expect(() => PluginSandbox.fromManifest({ ...manifest, resources: { max_env_lookups_per_minute: -1 } })).toThrow(/max_env_lookups_per_minute/);
+  });
+
   it("T44 two sandboxes from one manifest share no counters", () => {
     const clock = createFakeClock();
     const a = PluginSandbox.fromManifest(manifest, { now: clock.now });

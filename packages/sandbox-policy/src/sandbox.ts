@@ -110,6 +110,12 @@ export class PluginSandbox {
   readonly httpCounter: RateCounter;
   /** `resources.maxLogMessagesPerMinute` messages per 60 s window. */
   readonly logLimiter: LogLimiter;
+  /**
+   * `resources.maxEnvLookupsPerMinute` `get-env` lookups per 60 s window (T52):
+   * stops a plugin from turning env lookups into an unmetered flood of host
+   * calls (each one audited). Past it the host answers `none`, as for a denied name.
+   */
+  readonly envCounter: RateCounter;
   /** The operator's validated private-range opt-in. */
   readonly allowPrivateCidrs: readonly string[];
   readonly #privateCidrs: CidrList;
@@ -143,6 +149,11 @@ export class PluginSandbox {
     const now = options.now;
     this.httpCounter = new RateCounter({
       limit: this.resources.maxHttpRequestsPerMinute,
+      windowMs: WINDOW_MS,
+      ...(now ? { now } : {}),
+    });
+    this.envCounter = new RateCounter({
+      limit: this.resources.maxEnvLookupsPerMinute,
       windowMs: WINDOW_MS,
       ...(now ? { now } : {}),
     });
