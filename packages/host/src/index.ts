@@ -21,6 +21,8 @@ export { ResourceExhaustedError } from "./metering.js";
 export {
   createJsonlAuditSink,
   HOST_AUDIT_CHANNEL,
+  JSONL_AUDIT_DEFAULT_MAX_BYTES,
+  JSONL_AUDIT_DEFAULT_MAX_FILES,
   type JsonlAuditSink,
   type JsonlAuditSinkOptions,
 } from "./audit.js";
