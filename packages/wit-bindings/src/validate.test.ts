@@ -36,6 +36,8 @@ const GOOD = [
   "hostile-results",
   "init-error-huge",
   "memory-multiplier",
+  "hostile-args",
+  "hostile-args-jco",
 ] as const satisfies readonly FixtureName[];
 
 const BAD: Record<Exclude<FixtureName, (typeof GOOD)[number]>, { code: WitErrorCode; item?: string; message: string }> = {

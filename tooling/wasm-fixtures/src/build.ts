@@ -43,6 +43,8 @@ export const fixtureNames = [
   "nested-types",
   "extra-export",
   "memory-multiplier",
+  "hostile-args",
+  "hostile-args-jco",
 ] as const;
 
 export type FixtureName = (typeof fixtureNames)[number];
@@ -63,6 +65,12 @@ interface FixtureConfig {
    * until a whole round returns 0 everywhere.
    */
   extraCoreInstances?: ExtraCoreInstances;
+  /**
+   * "split": export the allocator as `cabi_import_realloc` and `cabi_export_realloc`
+   * (wit-component accepts both) instead of `cabi_realloc`, so the host's direct
+   * lowering cannot serve the module and jco's trampolines do (default: "single")
+   */
+  realloc?: "single" | "split";
 }
 
 const PLUGIN_EXPORTS: ReadonlyArray<readonly [string, string]> = [
@@ -184,7 +192,12 @@ export async function fixtureSources(name: FixtureName, options: FixtureBuildOpt
     parts.push(`(@custom "clawft-padding" "${watString(paddingBytes(name, config.paddingBytes))}")`);
   }
   parts.push(`(export "memory" (memory $mem))`);
-  parts.push(`(export "cabi_realloc" (func $cabi_realloc))`);
+  if (config.realloc === "split") {
+    parts.push(`(export "cabi_import_realloc" (func $cabi_realloc))`);
+    parts.push(`(export "cabi_export_realloc" (func $cabi_realloc))`);
+  } else {
+    parts.push(`(export "cabi_realloc" (func $cabi_realloc))`);
+  }
   for (const [exportName, func] of PLUGIN_EXPORTS) {
     if (!exportsWanted.includes(exportName)) continue;
     parts.push(`(export "plugin#${exportName}" (func ${func}))`);
