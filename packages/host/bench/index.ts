@@ -62,6 +62,7 @@ const slowWasm = await fixtureWithTools("slow-host-call", ["env", "log"]);
     readFile: () => ({ tag: "ok", val: "" }),
     writeFile: () => ({ tag: "ok", val: undefined }),
     httpRequest: () => ({ tag: "ok", val: "" }),
+    refuse: () => "refused",
   };
   const compile = (n: string): Promise<WebAssembly.Module> => WebAssembly.compile(out.files[n] as Uint8Array<ArrayBuffer>);
   // Baseline 1: jco's own trampolines, in-thread.

@@ -13,6 +13,7 @@ import { HTTP_REFUSAL_CODES } from "@clawft/sandbox-http";
 import { emitAudit } from "./audit.js";
 import { HostFn, type HostFnId, Reply } from "./runtime/protocol.js";
 import type { HostReply } from "./runtime/worker-runtime.js";
+import type { ArgumentRefusal } from "./runtime/argument-limits.js";
 
 const debug = debuglog("clawft");
 
@@ -71,6 +72,9 @@ const REFUSAL_CODES: ReadonlySet<string> = new Set([...FS_REFUSAL_CODES, ...HTTP
 
 const LEVELS: readonly LogLevel[] = ["error", "warn", "info", "debug", "trace"];
 
+/** The window of the per-plugin rate limits (sandbox-policy counts per 60 s). */
+const RATE_WINDOW_MS = 60_000;
+
 /** How many bytes of a non-2xx body the plugin sees in the err text. */
 const STATUS_BODY_PREVIEW = 256;
 
@@ -89,6 +93,8 @@ interface Served {
   result: AuditResult;
   code?: string;
   args: Args;
+  /** Set for a call dropped by a rate limit: counted in a summary, not audited alone (T51). */
+  rateLimited?: { limit: number; windowMs: number };
 }
 
 function ok(value: string, args: Args): Served {
@@ -126,8 +132,8 @@ export class HostCallSession {
   constructor(private readonly handler: HostCallHandler) {}
 
   /** The wire-facing entry point for this instance (see `HostCallServer`). */
-  readonly serve = (fn: HostFnId, args: string[], oversize: number): HostReply | Promise<HostReply> =>
-    this.handler.serve(this, fn, args, oversize);
+  readonly serve = (fn: HostFnId, args: () => string[], refusal: ArgumentRefusal | undefined): HostReply | Promise<HostReply> =>
+    this.handler.serve(this, fn, args, refusal);
 
   takeCount(): number {
     const n = this.count;
@@ -156,6 +162,8 @@ export class HostCallSession {
  */
 export class HostCallHandler {
   private dropTimer: NodeJS.Timeout | undefined;
+  /** Calls dropped by a rate limit, per function, not yet summarised (T51). */
+  private readonly dropped = new Map<HostFunction, { count: number; limit: number; windowMs: number; timer: NodeJS.Timeout | undefined }>();
 
   constructor(private readonly ctx: HostCallContext) {}
 
@@ -170,19 +178,31 @@ export class HostCallHandler {
     return new HostCallSession(this);
   }
 
-  /** Serves one host call of `session`'s instance (see `HostCallServer`). */
-  serve(session: HostCallSession, fn: HostFnId, args: string[], oversize: number): HostReply | Promise<HostReply> {
+  /**
+   * Serves one host call of `session`'s instance (see `HostCallServer`). `args`
+   * may be a function that reads them from the wire: it is called at once, or not
+   * at all for a call dropped by a rate limit (T51) or refused from a length (T49).
+   */
+  serve(
+    session: HostCallSession,
+    fn: HostFnId,
+    args: readonly string[] | (() => string[]),
+    refusal?: ArgumentRefusal,
+  ): HostReply | Promise<HostReply> {
     session.count++;
     const started = performance.now();
     const name = FUNCTION_NAMES[fn];
     if (name === undefined) return { status: Reply.ERR, value: "host error: unknown host function" };
+    const read = typeof args === "function" ? args : (): readonly string[] => args;
+    if (refusal) return this.finish(name, started, this.refuseArgument(fn, refusal));
     // log and get-env answer synchronously (no await on the hot path).
-    if (fn === HostFn.LOG) return this.finish(name, started, this.log(args));
-    if (fn === HostFn.GET_ENV) return this.finish(name, started, this.getEnv(args));
-    const summary = this.summary(fn, args, oversize);
+    if (fn === HostFn.LOG) return this.finish(name, started, this.log(read));
+    if (fn === HostFn.GET_ENV) return this.finish(name, started, this.getEnv(read));
+    const argv = [...read()];
+    const summary = this.summary(fn, argv);
     const flight: Flight = { fn: name, args: summary, started, audited: false };
     session.inFlight = flight;
-    return this.serveAsync(fn, args, oversize, summary).then(
+    return this.serveAsync(fn, argv, summary).then(
       (served) => {
         if (session.inFlight === flight) session.inFlight = undefined;
         if (flight.audited) return served.reply;
@@ -199,6 +219,68 @@ export class HostCallHandler {
         return this.finish(name, started, served);
       },
     );
+  }
+
+  /**
+   * An argument the worker refused from its length (T49): the guest gets an `err`
+   * (get-env: none; log: dropped), the audit records the size, never the content.
+   * A body or file content keeps its sandbox's own code and message (T11, write
+   * limit); every other argument is `ARGUMENT_TOO_LARGE`.
+   */
+  private refuseArgument(fn: HostFnId, refusal: ArgumentRefusal): Served {
+    const { argument, size, limit, unit } = refusal;
+    const args: Args = { argument, [`${argument}${unit === "entries" ? "Count" : "Bytes"}`]: size, limit };
+    let code = "ARGUMENT_TOO_LARGE";
+    let message = `argument too large: ${argument} is ${size} ${unit} (limit ${limit})`;
+    if (argument === "body") {
+      code = "HTTP_BODY_TOO_LARGE";
+      message = `request body too large: ${size} bytes (limit ${limit})`;
+    } else if (argument === "content") {
+      code = "FS_TOO_LARGE";
+      message = `file too large: ${size} bytes (limit ${limit})`;
+    }
+    const status = fn === HostFn.GET_ENV ? Reply.NONE : fn === HostFn.LOG ? Reply.OK_UNIT : Reply.ERR;
+    return { reply: { status, value: status === Reply.ERR ? message : "" }, result: "refused", code, args };
+  }
+
+  /**
+   * Counts a call refused by a rate limit instead of auditing it alone (T51): the
+   * first drop of a window starts a timer; when the window has passed, ONE event
+   * (`result: "refused"`, `code: "RATE_LIMITED"`) carries the count in
+   * `args.dropped`. Stops a plugin from writing one audit line per dropped call
+   * (300,000 log calls were 300,000 lines, 52 MiB).
+   */
+  private countDropped(fn: HostFunction, limit: number, windowMs: number): void {
+    let d = this.dropped.get(fn);
+    if (!d) {
+      d = { count: 0, limit, windowMs, timer: undefined };
+      this.dropped.set(fn, d);
+    }
+    d.count++;
+    if (!d.timer) {
+      d.timer = setTimeout(() => {
+        if (d) d.timer = undefined;
+        this.flushRateLimited(fn);
+      }, windowMs + 10);
+      d.timer.unref();
+    }
+  }
+
+  /** Writes the summary event of `fn`'s dropped calls, if any. */
+  private flushRateLimited(fn: HostFunction): void {
+    const d = this.dropped.get(fn);
+    if (!d || d.count === 0) return;
+    const dropped = d.count;
+    d.count = 0;
+    emitAudit(this.ctx.audit, {
+      pluginId: this.ctx.pluginId,
+      function: fn,
+      args: { dropped, limit: d.limit, windowMs: d.windowMs },
+      result: "refused",
+      code: "RATE_LIMITED",
+      durationMs: 0,
+      timestamp: Date.now(),
+    });
   }
 
   /** Writes the audit event of a host call that its instance abandoned. */
@@ -230,9 +312,18 @@ export class HostCallHandler {
     if (this.dropTimer) clearTimeout(this.dropTimer);
     this.dropTimer = undefined;
     this.flushDropped(true);
+    for (const [fn, d] of this.dropped) {
+      if (d.timer) clearTimeout(d.timer);
+      d.timer = undefined;
+      this.flushRateLimited(fn);
+    }
   }
 
   private finish(name: HostFunction, started: number, served: Served): HostReply {
+    if (served.rateLimited) {
+      this.countDropped(name, served.rateLimited.limit, served.rateLimited.windowMs);
+      return served.reply;
+    }
     const event: AuditEvent = {
       pluginId: this.ctx.pluginId,
       function: name,
@@ -246,7 +337,7 @@ export class HostCallHandler {
     return served.reply;
   }
 
-  private summary(fn: HostFnId, args: string[], oversize: number): Args {
+  private summary(fn: HostFnId, args: readonly string[]): Args {
     switch (fn) {
       case HostFn.HTTP_REQUEST: {
         const [method = "", url = "", headersJson = "[]", body] = args;
@@ -260,13 +351,13 @@ export class HostCallHandler {
           method,
           url: safeUrl(url),
           headers: headerCount,
-          bodyBytes: oversize > 0 ? oversize : body === undefined ? null : byteLength(body),
+          bodyBytes: body === undefined ? null : byteLength(body),
         };
       }
       case HostFn.READ_FILE:
         return { path: args[0] ?? "" };
       case HostFn.WRITE_FILE:
-        return { path: args[0] ?? "", bytes: oversize > 0 ? oversize : byteLength(args[1] ?? "") };
+        return { path: args[0] ?? "", bytes: byteLength(args[1] ?? "") };
       default:
         return {};
     }
@@ -284,7 +375,7 @@ export class HostCallHandler {
     throw error;
   }
 
-  private async serveAsync(fn: HostFnId, args: string[], oversize: number, summary: Args): Promise<Served> {
+  private async serveAsync(fn: HostFnId, args: readonly string[], summary: Args): Promise<Served> {
     const ctx = this.ctx;
     if (fn === HostFn.READ_FILE) {
       if (!ctx.fs) return this.notPermitted(summary);
@@ -297,15 +388,6 @@ export class HostCallHandler {
     }
     if (fn === HostFn.WRITE_FILE) {
       if (!ctx.fs) return this.notPermitted(summary);
-      if (oversize > 0) {
-        // Too big to even copy across: refused from its size alone.
-        return {
-          reply: { status: Reply.ERR, value: `file too large: ${oversize} bytes (limit ${ctx.maxWriteBytes})` },
-          result: "refused",
-          code: "FS_TOO_LARGE",
-          args: summary,
-        };
-      }
       try {
         await ctx.fs.writeFile(args[0] ?? "", args[1] ?? "");
         return { reply: { status: Reply.OK_UNIT, value: "" }, result: "ok", args: summary };
@@ -315,14 +397,6 @@ export class HostCallHandler {
     }
     // http-request
     const [method = "", url = "", headersJson = "[]", body] = args;
-    if (oversize > 0) {
-      return {
-        reply: { status: Reply.ERR, value: `request body too large: ${oversize} bytes (limit ${ctx.maxRequestBytes})` },
-        result: "refused",
-        code: "HTTP_BODY_TOO_LARGE",
-        args: summary,
-      };
-    }
     let headers: Array<[string, string]>;
     try {
       headers = JSON.parse(headersJson) as Array<[string, string]>;
@@ -344,7 +418,11 @@ export class HostCallHandler {
         args: withStatus,
       };
     } catch (error) {
-      return this.refusal(error, summary);
+      const served = this.refusal(error, summary);
+      if (served.code === "HTTP_RATE_LIMITED") {
+        served.rateLimited = { limit: ctx.sandbox.resources.maxHttpRequestsPerMinute, windowMs: RATE_WINDOW_MS };
+      }
+      return served;
     }
   }
 
@@ -357,27 +435,41 @@ export class HostCallHandler {
     };
   }
 
-  /** `get-env`: denied and unset both answer `none`; the audit tells them apart, never the value. */
-  private getEnv(args: string[]): Served {
+  /**
+   * `get-env`: denied and unset both answer `none`; the audit tells them apart,
+   * never the value. Rate limited per plugin (T52): past the limit the answer is
+   * `none` too, decided before the name is read (T51).
+   */
+  private getEnv(read: () => readonly string[]): Served {
     const ctx = this.ctx;
-    const name = args[0] ?? "";
+    const counter = ctx.sandbox.envCounter;
+    if (!counter.tryAcquire()) {
+      return {
+        reply: { status: Reply.NONE, value: "" },
+        result: "refused",
+        code: "RATE_LIMITED",
+        args: {},
+        rateLimited: { limit: counter.limit, windowMs: counter.windowMs },
+      };
+    }
+    const name = read()[0] ?? "";
     const reason = ctx.sandbox.explainEnvAccess(name);
-    const shownName = name.length > 256 ? `${name.slice(0, 256)}…` : name;
     if (reason !== "allowed") {
-      return { reply: { status: Reply.NONE, value: "" }, result: "refused", code: `ENV_${reason.toUpperCase().replace(/-/g, "_")}`, args: { name: shownName } };
+      return { reply: { status: Reply.NONE, value: "" }, result: "refused", code: `ENV_${reason.toUpperCase().replace(/-/g, "_")}`, args: { name } };
     }
     const value = ctx.sandbox.readEnv(name, ctx.env);
-    if (typeof value !== "string") return { reply: { status: Reply.NONE, value: "" }, result: "ok", args: { name: shownName, set: false } };
-    return { reply: { status: Reply.OK, value }, result: "ok", args: { name: shownName, set: true } };
+    if (typeof value !== "string") return { reply: { status: Reply.NONE, value: "" }, result: "ok", args: { name, set: false } };
+    return { reply: { status: Reply.OK, value }, result: "ok", args: { name, set: true } };
   }
 
-  /** `log`: truncated to 4 KiB, rate limited per plugin, then written to the logger. */
-  private log(args: string[]): Served {
+  /**
+   * `log`: rate limited per plugin, truncated to 4 KiB, then written to the logger.
+   * The limiter is asked before the message is read from the wire: a dropped
+   * message is never decoded on the main thread (T51). The worker sends at most
+   * `LOG_DECODE_BYTES` of a longer message, plus its original length (T49).
+   */
+  private log(read: () => readonly string[]): Served {
     const ctx = this.ctx;
-    const levelNum = Number(args[0] ?? "2");
-    const level = LEVELS[Math.min(Number.isInteger(levelNum) && levelNum >= 0 ? levelNum : 2, 4)] as LogLevel;
-    const message = args[1] ?? "";
-    const summary: Args = { level, bytes: byteLength(message) };
     this.flushDropped(false);
     const limiter = ctx.sandbox.logLimiter;
     if (!limiter.tryLog()) {
@@ -390,8 +482,19 @@ export class HostCallHandler {
         }, limiter.windowMs + 10);
         this.dropTimer.unref();
       }
-      return { reply: { status: Reply.OK_UNIT, value: "" }, result: "dropped", code: "LOG_RATE_LIMITED", args: summary };
+      return {
+        reply: { status: Reply.OK_UNIT, value: "" },
+        result: "refused",
+        code: "RATE_LIMITED",
+        args: {},
+        rateLimited: { limit: limiter.limit, windowMs: limiter.windowMs },
+      };
     }
+    const [levelText = "2", message = "", originalBytes] = read();
+    const levelNum = Number(levelText);
+    const level = LEVELS[Math.min(Number.isInteger(levelNum) && levelNum >= 0 ? levelNum : 2, 4)] as LogLevel;
+    const bytes = originalBytes === undefined ? byteLength(message) : Number(originalBytes);
+    const summary: Args = { level, bytes };
     try {
       ctx.logger[level](truncateLogMessage(message), { pluginId: ctx.pluginId });
     } catch (error) {

@@ -53,13 +53,13 @@ describe("two plugins share no state on the host side", () => {
     const a = await pluginSide("com.example.a", dirA, { A_REGION: "a" });
     const b = await pluginSide("com.example.b", dirB, { B_REGION: "b" });
     // B reads its own state; A asking for the same path is refused as outside its grant.
-    expect(await b.serve(HostFn.READ_FILE, [join(dirB.path, "state.json")], 0)).toEqual({ status: Reply.OK, value: '{"secret":"b"}' });
-    const refused = await a.serve(HostFn.READ_FILE, [join(dirB.path, "state.json")], 0);
+    expect(await b.serve(HostFn.READ_FILE, () => [join(dirB.path, "state.json")], undefined)).toEqual({ status: Reply.OK, value: '{"secret":"b"}' });
+    const refused = await a.serve(HostFn.READ_FILE, () => [join(dirB.path, "state.json")], undefined);
     expect(refused.status).toBe(Reply.ERR);
     expect(refused.value).toMatch(/^filesystem access denied/);
     // Each sees only its own variables (an env map is per plugin).
-    expect(await a.serve(HostFn.GET_ENV, ["B_REGION"], 0)).toMatchObject({ status: Reply.NONE });
-    expect(await b.serve(HostFn.GET_ENV, ["B_REGION"], 0)).toEqual({ status: Reply.OK, value: "b" });
+    expect(await a.serve(HostFn.GET_ENV, () => ["B_REGION"], undefined)).toMatchObject({ status: Reply.NONE });
+    expect(await b.serve(HostFn.GET_ENV, () => ["B_REGION"], undefined)).toEqual({ status: Reply.OK, value: "b" });
   });
 
   it("T43 two hosts' compilers share no compiled component", async () => {

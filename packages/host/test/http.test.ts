@@ -163,11 +163,18 @@ describe("http-request through a real component", () => {
       const r = await call(t, p, ["GET", url("api.test", `/n${i}`)]);
       expect(r.error).toBeUndefined();
     }
-    const r = await call(t, p, ["GET", url("api.test", "/eleventh")]);
-    expectRefused(r, "rate limit exceeded: HTTP requests", "HTTP_RATE_LIMITED");
+    const eventsBefore = t.events.length;
+    const refused = await rejection(p.executeTool("http", ["GET", url("api.test", "/eleventh")]));
+    expect(refused.code).toBe("PLUGIN_TOOL_ERROR");
+    expect(refused.message.startsWith("rate limit exceeded: HTTP requests")).toBe(true);
     expect(server.requests.length).toBe(before + 10);
     expect(server.requests.some((q) => q.url === "/eleventh")).toBe(false);
+    // T51: a rate-limited call is not audited alone; closing the plugin writes the window's summary.
+    expect(t.events.length).toBe(eventsBefore);
     await p.close();
+    expect(t.events.slice(eventsBefore)).toEqual([
+      expect.objectContaining({ pluginId: p.id, function: "http-request", result: "refused", code: "RATE_LIMITED", args: { dropped: 1, limit: 10, windowMs: 60_000 } }),
+    ]);
   });
 
   it("T11 a 2 MiB request body is refused", async () => {

@@ -1,5 +1,6 @@
 import { parse } from "@bytecodealliance/jco";
 import { beforeAll, describe, expect, it } from "vitest";
+import { truncateLogMessage } from "@clawft/sandbox-policy";
 import { canLowerDirectly, lowerHostImports, type HostFunctions, type HostResult } from "./host-lowering.js";
 
 /** Every function of the world's host interface, as a component importing all of them declares. */
@@ -59,6 +60,7 @@ function instantiate(fns: Partial<HostFunctions>): Guest {
     writeFile: () => ({ tag: "ok", val: undefined }),
     getEnv: () => undefined,
     log: () => undefined,
+    refuse: () => "refused",
     ...fns,
   };
   // What jco would hand the module: placeholders that must be replaced.
@@ -176,25 +178,100 @@ describe("direct lowering of the host imports (canonical ABI)", () => {
     const traps: Array<[() => void, string]> = [
       [() => g.call("env", page - 2, 10, RET), "host call get-env: string outside the guest's memory"],
       [() => g.call("env", -1, 1, RET), "host call get-env: string outside the guest's memory"],
-      [() => g.call("env", 0, -1, RET), "host call get-env: string outside the guest's memory"],
       [() => g.call("read", 0, 1, RET + 1), "host call read-file: return pointer is not aligned to 4"],
       [() => g.call("read", 0, 1, page - 8), "host call read-file: return pointer outside the guest's memory"],
       [() => g.call("http", 0, 1, 0, 1, 513, 1, 0, 0, 0, RET), "host call http-request: header list is not aligned to 4"],
       [() => g.call("http", 0, 1, 0, 1, page - 8, 1, 0, 0, 0, RET), "host call http-request: pointer outside the guest's memory"],
       [() => g.call("http", 0, 1, 0, 1, 0, 0, 2, 0, 0, RET), "host call http-request: invalid option discriminant for the body"],
     ];
-    // 100,000 header entries: refused from the count before anything is decoded.
-    expect(() => g.call("http", 0, 1, 0, 1, 8192, 100_000, 0, 0, 0, RET)).toThrow("host call http-request: more than 4096 headers");
-    // 4000 entries naming 60,000-byte strings: 240 MB in total, over the 32 MiB a host call may
-    // carry; refused from the sizes alone (the strings are not even inside the memory).
-    const view = Buffer.from(g.memory.buffer);
-    for (let i = 0; i < 4000; i++) [70_000, 60_000, 0, 0].forEach((v, k) => view.writeUInt32LE(v, 1024 + i * 16 + k * 4));
-    expect(() => g.call("http", 0, 1, 0, 1, 1024, 4000, 0, 0, 0, RET)).toThrow("host call http-request: headers larger than 33554432 bytes");
     for (const [call, message] of traps) expect(call).toThrow(message);
     // The return area is checked before the host acts.
     expect(() => g.call("env", 0, 1, -4)).toThrow("host call get-env: return pointer outside the guest's memory");
     expect(() => g.call("http", 0, 1, 0, 1, 0, 0, 0, 0, 0, RET + 2)).toThrow("host call http-request: return pointer is not aligned to 4");
     expect(reached).toBe(0);
+  });
+
+  it("T49 an argument over its limit is refused from its ABI length: nothing decoded, the host function never reached, err for the guest", () => {
+    let reached = 0;
+    const refusals: unknown[] = [];
+    const g = instantiate({
+      getEnv: () => (reached++, "v"),
+      readFile: () => (reached++, { tag: "ok", val: "v" }),
+      writeFile: () => (reached++, { tag: "ok", val: undefined }),
+      httpRequest: () => (reached++, { tag: "ok", val: "v" }),
+      refuse: (fn, refusal) => (refusals.push([fn, refusal]), `argument too large: ${refusal.argument}`),
+    });
+    const errText = (): [number, string] => [g.u8(RET), g.str(g.u32(RET + 4), g.u32(RET + 8))];
+    // Lengths far past the memory (1 page): refused from the length alone, never read.
+    g.call("read", 0, 4097, RET);
+    expect(errText()).toEqual([1, "argument too large: path"]);
+    g.call("write", 0, 10, 0, 4 * 1024 * 1024 + 1, RET);
+    expect(errText()).toEqual([1, "argument too large: content"]);
+    g.call("write", 0, 0x7fffffff, 0, 1, RET);
+    expect(errText()).toEqual([1, "argument too large: path"]);
+    g.call("http", 0, 17, 0, 1, 0, 0, 0, 0, 0, RET);
+    expect(errText()).toEqual([1, "argument too large: method"]);
+    g.call("http", 0, 3, 0, 8193, 0, 0, 0, 0, 0, RET);
+    expect(errText()).toEqual([1, "argument too large: url"]);
+    g.call("http", 0, 3, 0, 1, 8192, 100_000, 0, 0, 0, RET);
+    expect(errText()).toEqual([1, "argument too large: headers"]);
+    g.call("http", 0, 3, 0, 1, 0, 0, 1, 0, 1024 * 1024 + 1, RET);
+    expect(errText()).toEqual([1, "argument too large: body"]);
+    // 1000 entries naming 60,000-byte strings (60 MB, not even inside the memory): refused from the sizes.
+    const view = Buffer.from(g.memory.buffer);
+    for (let i = 0; i < 1000; i++) [70_000, 60_000, 0, 0].forEach((v, k) => view.writeUInt32LE(v, 1024 + i * 16 + k * 4));
+    g.call("http", 0, 3, 0, 1, 1024, 1000, 0, 0, 0, RET);
+    expect(errText()).toEqual([1, "argument too large: headers"]);
+    g.call("env", 0, 0xffffffff, RET);
+    expect(g.u8(RET)).toBe(0); // none
+    expect(reached).toBe(0);
+    expect(refusals).toEqual([
+      ["read-file", { argument: "path", size: 4097, limit: 4096, unit: "bytes" }],
+      ["write-file", { argument: "content", size: 4 * 1024 * 1024 + 1, limit: 4 * 1024 * 1024, unit: "bytes" }],
+      ["write-file", { argument: "path", size: 0x7fffffff, limit: 4096, unit: "bytes" }],
+      ["http-request", { argument: "method", size: 17, limit: 16, unit: "bytes" }],
+      ["http-request", { argument: "url", size: 8193, limit: 8192, unit: "bytes" }],
+      ["http-request", { argument: "headers", size: 100_000, limit: 1024, unit: "entries" }],
+      ["http-request", { argument: "body", size: 1024 * 1024 + 1, limit: 1024 * 1024, unit: "bytes" }],
+      ["http-request", { argument: "headers", size: 60_000_000, limit: 1024 * 1024, unit: "bytes" }],
+      ["get-env", { argument: "name", size: 0xffffffff, limit: 1024, unit: "bytes" }],
+    ]);
+    // At the limits exactly, the call goes through.
+    g.call("read", 0, 4096, RET);
+    g.call("http", 0, 16, 0, 8192, 0, 0, 0, 0, 0, RET);
+    expect(reached).toBe(2);
+  });
+
+  it("T49 a log message: only its first 4100 bytes are decoded, and T35's cut of them equals T35's cut of the whole (invalid UTF-8 too)", () => {
+    const logs: Array<[string, number | undefined]> = [];
+    const g = instantiate({ log: (_l, m, n) => void logs.push([m, n]) });
+    const view = Buffer.from(g.memory.buffer);
+    // Deterministic pseudo-random bytes, biased towards multi-byte and invalid sequences.
+    let seed = 12345;
+    const next = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 16;
+    const units = [[0x41], [0xc3, 0xa9], [0xe2, 0x82, 0xac], [0xf0, 0x9f, 0x98, 0x80], [0xff], [0xe2, 0x82], [0xf0, 0x9f], [0x80]];
+    for (let round = 0; round < 200; round++) {
+      const bytes: number[] = [];
+      const target = 4090 + (next() % 40);
+      while (bytes.length < target) bytes.push(...(units[next() % units.length] as number[]));
+      Buffer.from(bytes).copy(view, 8192);
+      logs.length = 0;
+      g.call("log", 2, 8192, bytes.length);
+      const [message, original] = logs[0] as [string, number | undefined];
+      const whole = Buffer.from(bytes).toString("utf8");
+      expect(truncateLogMessage(message)).toBe(truncateLogMessage(whole));
+      if (bytes.length > 4100) {
+        expect(original).toBe(bytes.length);
+        expect(Buffer.byteLength(message)).toBeLessThanOrEqual(4100 * 3);
+      } else expect(original).toBeUndefined();
+    }
+    // A 50 KB message: 4100 bytes decoded; one that leaves the memory traps.
+    view.fill(0xff, 8192, 8192 + 50_000);
+    logs.length = 0;
+    g.call("log", 2, 8192, 50_000);
+    expect(logs[0]?.[0]).toBe("\ufffd".repeat(4100));
+    expect(logs[0]?.[1]).toBe(50_000);
+    expect(() => g.call("log", 2, 8192, 0x7fffffff)).toThrow("host call log: string outside the guest's memory");
   });
 
   it("a cabi_realloc that answers a pointer outside the memory traps instead of writing there", () => {
@@ -210,6 +287,7 @@ describe("direct lowering of the host imports (canonical ABI)", () => {
       writeFile: () => ({ tag: "ok", val: undefined }),
       getEnv: () => "v",
       log: () => undefined,
+      refuse: () => "refused",
     }, ALL_DECLARED);
     const getEnv = lowered?.imports.host?.["get-env"] as Fn;
     expect(() => getEnv(0, 1, RET)).toThrow("host call get-env: called before the guest finished instantiating");
@@ -254,6 +332,7 @@ describe("canLowerDirectly", () => {
       writeFile: () => ({ tag: "ok", val: undefined }),
       getEnv: () => undefined,
       log: (_l, m) => logs.push(m),
+      refuse: () => "refused",
     }, ALL_DECLARED);
     if (!lowered) throw new Error("expected the direct lowering");
     lowered.attach(new WebAssembly.Instance(importedMemory, lowered.imports));

@@ -15,7 +15,13 @@
  * call traps), never reads or writes anything but the guest's own memory.
  */
 
-import { MAX_ARG_BYTES } from "./protocol.js";
+import {
+  type ArgumentRefusal,
+  checkArgumentBytes,
+  checkHeaderCount,
+  LOG_DECODE_BYTES,
+  MAX_LIFTED_HEADERS,
+} from "./argument-limits.js";
 
 /** A `result<T, string>` as the import implementations return it (jco's shape). */
 export type HostResult<T> = { tag: "ok"; val: T } | { tag: "err"; val: string };
@@ -26,8 +32,20 @@ export interface HostFunctions {
   readFile(path: string): HostResult<string>;
   writeFile(path: string, content: string): HostResult<void>;
   getEnv(name: string): string | undefined;
-  log(level: number, message: string): void;
+  /**
+   * `message` is at most `LOG_DECODE_BYTES` of the guest's bytes; `originalBytes`
+   * is the guest's length when it was cut.
+   */
+  log(level: number, message: string, originalBytes?: number): void;
+  /**
+   * An argument over its limit, refused from its length alone (nothing decoded):
+   * returns the err text for the guest (ignored for get-env, which answers none).
+   */
+  refuse(fn: HostFunctionName, refusal: ArgumentRefusal): string;
 }
+
+/** Host function names of the world, as core imports name them. */
+export type HostFunctionName = "http-request" | "read-file" | "write-file" | "get-env" | "log";
 
 /** The core import module name of the world's `host` interface. */
 export const HOST_IMPORT_MODULE = "host";
@@ -41,11 +59,7 @@ export const HOST_IMPORT_MODULE = "host";
  */
 const HOST_FUNCTION_NAMES: ReadonlySet<string> = new Set(["http-request", "read-file", "write-file", "get-env", "log"]);
 
-/**
- * Most header entries the worker lifts out of guest memory. Far above what the
- * host accepts (sandbox-http refuses more than 100), low enough that lifting is cheap.
- */
-export const MAX_LIFTED_HEADERS = 4096;
+export { MAX_LIFTED_HEADERS };
 
 /** Thrown when the guest hands the host a bad pointer, length or variant: the guest call traps. */
 export class GuestAbiError extends Error {
@@ -121,6 +135,12 @@ class GuestMemory {
     const end = start + (len >>> 0);
     if (end > this.bytes.length) throw new GuestAbiError(fn, "string outside the guest's memory");
     return start === end ? "" : this.bytes.toString("utf8", start, end);
+  }
+
+  /** Checks that `len` bytes at `ptr` lie inside the memory, without reading them. */
+  range(fn: string, ptr: number, len: number): void {
+    this.refresh(fn);
+    if ((ptr >>> 0) + (len >>> 0) > this.bytes.length) throw new GuestAbiError(fn, "string outside the guest's memory");
   }
 
   u32(fn: string, ptr: number): number {
@@ -229,20 +249,27 @@ function directHostFunctions(fns: HostFunctions): {
       const fn = "http-request";
       // A bad return pointer is found before the host acts (no request for a call that traps).
       mem.returnArea(fn, retptr as number, 12);
-      const method = mem.string(fn, mPtr as number, mLen as number);
-      const url = mem.string(fn, uPtr as number, uLen as number);
       const base = (hPtr as number) >>> 0;
       const count = (hLen as number) >>> 0;
-      if (base % 4 !== 0) throw new GuestAbiError(fn, "header list is not aligned to 4");
+      if (bodyTag !== 0 && bodyTag !== 1) throw new GuestAbiError(fn, "invalid option discriminant for the body");
       /**
-       * Sizes are summed before any string is decoded: a list of millions of entries
-       * pointing at one large string would otherwise make the worker build gigabytes
-       * of strings (the host refuses far smaller header sets anyway).
+       * Every length is checked before any string is decoded (T49): a 30 MiB URL or a
+       * list of thousands of entries pointing at one large string is refused from its
+       * size alone, so neither the worker nor the main thread builds it.
        */
-      if (count > MAX_LIFTED_HEADERS) throw new GuestAbiError(fn, `more than ${MAX_LIFTED_HEADERS} headers`);
+      const refusal =
+        checkArgumentBytes("method", (mLen as number) >>> 0) ??
+        checkArgumentBytes("url", (uLen as number) >>> 0) ??
+        checkHeaderCount(count) ??
+        (bodyTag === 1 ? checkArgumentBytes("body", (bLen as number) >>> 0) : undefined);
+      if (refusal) return refuse(fn, retptr as number, refusal);
+      if (base % 4 !== 0) throw new GuestAbiError(fn, "header list is not aligned to 4");
       let total = 0;
       for (let i = 0; i < count; i++) total += mem.u32(fn, base + i * 16 + 4) + mem.u32(fn, base + i * 16 + 12);
-      if (total > MAX_ARG_BYTES) throw new GuestAbiError(fn, `headers larger than ${MAX_ARG_BYTES} bytes`);
+      const headersRefusal = checkArgumentBytes("headers", total);
+      if (headersRefusal) return refuse(fn, retptr as number, headersRefusal);
+      const method = mem.string(fn, mPtr as number, mLen as number);
+      const url = mem.string(fn, uPtr as number, uLen as number);
       const headers: Array<[string, string]> = [];
       for (let i = 0; i < count; i++) {
         const at = base + i * 16;
@@ -250,32 +277,50 @@ function directHostFunctions(fns: HostFunctions): {
       }
       let body: string | undefined;
       if (bodyTag === 1) body = mem.string(fn, bPtr as number, bLen as number);
-      else if (bodyTag !== 0) throw new GuestAbiError(fn, "invalid option discriminant for the body");
       const r = fns.httpRequest(method, url, headers, body);
       mem.writeTaggedString(fn, retptr as number, r.tag === "ok" ? 0 : 1, r.val);
     },
     "read-file"(pPtr, pLen, retptr) {
       const fn = "read-file";
       mem.returnArea(fn, retptr as number, 12);
+      const refusal = checkArgumentBytes("path", (pLen as number) >>> 0);
+      if (refusal) return refuse(fn, retptr as number, refusal);
       const r = fns.readFile(mem.string(fn, pPtr as number, pLen as number));
       mem.writeTaggedString(fn, retptr as number, r.tag === "ok" ? 0 : 1, r.val);
     },
     "write-file"(pPtr, pLen, cPtr, cLen, retptr) {
       const fn = "write-file";
       mem.returnArea(fn, retptr as number, 12);
+      const refusal = checkArgumentBytes("path", (pLen as number) >>> 0) ?? checkArgumentBytes("content", (cLen as number) >>> 0);
+      if (refusal) return refuse(fn, retptr as number, refusal);
       const r = fns.writeFile(mem.string(fn, pPtr as number, pLen as number), mem.string(fn, cPtr as number, cLen as number));
       mem.writeTaggedString(fn, retptr as number, r.tag === "ok" ? 0 : 1, r.tag === "ok" ? undefined : r.val);
     },
     "get-env"(nPtr, nLen, retptr) {
       const fn = "get-env";
       mem.returnArea(fn, retptr as number, 12);
+      const refusal = checkArgumentBytes("name", (nLen as number) >>> 0);
+      if (refusal) {
+        fns.refuse(fn, refusal);
+        mem.writeTaggedString(fn, retptr as number, 0, undefined);
+        return;
+      }
       const value = fns.getEnv(mem.string(fn, nPtr as number, nLen as number));
       mem.writeTaggedString(fn, retptr as number, value === undefined ? 0 : 1, value);
     },
     log(level, mPtr, mLen) {
+      const len = (mLen as number) >>> 0;
+      // The whole message must lie in the guest's memory; only its first
+      // LOG_DECODE_BYTES are decoded (T35 keeps 4096 bytes of it at most).
+      mem.range("log", mPtr as number, len);
       // A u8 is lifted from the low 8 bits of its i32.
-      fns.log((level as number) & 0xff, mem.string("log", mPtr as number, mLen as number));
+      if (len > LOG_DECODE_BYTES) fns.log((level as number) & 0xff, mem.string("log", mPtr as number, LOG_DECODE_BYTES), len);
+      else fns.log((level as number) & 0xff, mem.string("log", mPtr as number, len));
     },
   };
+  /** Answers `err` with the host's refusal text (result<_, string> and result<string, string> alike). */
+  function refuse(fn: HostFunctionName, retptr: number, refusal: ArgumentRefusal): void {
+    mem.writeTaggedString(fn, retptr, 1, fns.refuse(fn, refusal));
+  }
   return { functions, memory: mem };
 }

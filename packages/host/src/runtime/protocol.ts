@@ -22,8 +22,14 @@ export const KIND = 2;
 export const LEN = 3;
 /** A small integer argument: host function id, reply status, flags. */
 export const ARG = 4;
-/** Oversize flag of a host call: an argument was too big to send (its size is in `NUM_SIZE`). */
+/**
+ * Flags of a host call: `ARGUMENT_REFUSED` when an argument was over its limit and
+ * was not sent; the payload is then `[argument, unit, limit]` and the size the
+ * guest asked for is in `NUM_SIZE`.
+ */
 export const FLAGS = 5;
+/** `FLAGS` value: an argument over its limit, refused in the worker before decoding (T49). */
+export const ARGUMENT_REFUSED = 2;
 
 /** Float64 slots (index into the Float64Array view starting at byte 64). */
 export const NUM_BUDGET = 0;

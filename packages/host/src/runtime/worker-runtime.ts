@@ -4,6 +4,7 @@ import { RESOURCE_DEFAULTS } from "@clawft/sandbox-policy/core";
 import type { CompiledComponent } from "../compile.js";
 import {
   ARG,
+  ARGUMENT_REFUSED,
   Channel,
   FLAGS,
   type FaultInfo,
@@ -22,6 +23,7 @@ import {
   TO_WORKER,
 } from "./protocol.js";
 import { publishWorkerEvent } from "./spare-workers.js";
+import type { ArgumentRefusal, LimitedArgument } from "./argument-limits.js";
 import type { WorkerInit } from "./worker.js";
 import type { InstanceLimits } from "./meter.js";
 
@@ -33,8 +35,14 @@ export interface HostReply {
   value: string;
 }
 
-/** Serves one host call on the main thread; may be async (fs, http). */
-export type HostCallServer = (fn: HostFnId, args: string[], oversizeBytes: number) => HostReply | Promise<HostReply>;
+/**
+ * Serves one host call on the main thread; may be async (fs, http). `args` reads
+ * the arguments from the shared buffer: call it synchronously, and only when they
+ * are needed (a call dropped by a rate limit is answered without decoding them,
+ * T51). `refusal` is set when the worker refused an argument from its length (T49):
+ * there are no arguments then.
+ */
+export type HostCallServer = (fn: HostFnId, args: () => string[], refusal: ArgumentRefusal | undefined) => HostReply | Promise<HostReply>;
 
 export type Outcome =
   | { type: "ready"; describe: string; peakMemory: number }
@@ -250,11 +258,23 @@ export class WorkerRuntime {
     const ch = this.ch;
     const ctl = ch.ctl;
     const fn = ctl[ARG] as HostFnId;
-    const args = ch.readStrings(ctl[LEN] as number);
-    const oversize = ctl[FLAGS] === 1 ? (ch.num[NUM_SIZE] as number) : 0;
+    const len = ctl[LEN] as number;
+    let refusal: ArgumentRefusal | undefined;
+    if (ctl[FLAGS] === ARGUMENT_REFUSED) {
+      const [argument = "", unit = "", limit = "0"] = ch.readStrings(len);
+      refusal = {
+        argument: argument as LimitedArgument,
+        size: ch.num[NUM_SIZE] as number,
+        limit: Number(limit),
+        unit: unit === "entries" ? "entries" : "bytes",
+      };
+    }
+    let cached: string[] | undefined;
+    // Valid only until the reply is written: the server reads them at once or never.
+    const args = (): string[] => (cached ??= refusal ? [] : ch.readStrings(len));
     let result: HostReply | Promise<HostReply>;
     try {
-      result = this.server(fn, args, oversize);
+      result = this.server(fn, args, refusal);
     } catch (error) {
       result = this.hostError(fn, error);
     }

@@ -18,6 +18,7 @@ import {
   KIND,
   Kind,
   LEN,
+  ARGUMENT_REFUSED,
   MAX_ARG_BYTES,
   NUM_BUDGET,
   NUM_FUEL_USED,
@@ -30,7 +31,9 @@ import {
 } from "./protocol.js";
 import { createWorkerMeter, InstanceLimitError, type InstanceLimits, type WorkerMeter } from "./meter.js";
 import { loadGlue } from "./glue-loader.js";
-import { lowerHostImports, type HostFunctions, type HostResult } from "./host-lowering.js";
+import { lowerHostImports, type HostFunctionName, type HostFunctions, type HostResult } from "./host-lowering.js";
+import type { ArgumentRefusal } from "./argument-limits.js";
+import { JcoGuard } from "./jco-guard.js";
 import { wasiImports } from "./wasi-stubs.js";
 import { DESCRIBE_MAX_BYTES, checkResult, cutGuestText } from "./result-bounds.js";
 
@@ -108,13 +111,13 @@ interface HostReply {
   value: string;
 }
 
-function hostCall(fn: HostFnId, args: string[], oversize = 0): HostReply {
-  const len = ch.writeStrings(args);
+function hostCall(fn: HostFnId, args: string[], refusal?: ArgumentRefusal): HostReply {
+  const len = ch.writeStrings(refusal ? [refusal.argument, refusal.unit, String(refusal.limit)] : args);
   ctl[KIND] = Kind.HOST_CALL;
   ctl[ARG] = fn;
   ctl[LEN] = len;
-  ctl[FLAGS] = oversize > 0 ? 1 : 0;
-  ch.num[NUM_SIZE] = oversize;
+  ctl[FLAGS] = refusal ? ARGUMENT_REFUSED : 0;
+  ch.num[NUM_SIZE] = refusal ? refusal.size : 0;
   signalAndWait();
   const status = ctl[ARG] as number;
   const n = ctl[LEN] as number;
@@ -126,45 +129,49 @@ function asResult(reply: HostReply): HostResult<string> {
   return reply.status === Reply.OK ? { tag: "ok", val: reply.value } : { tag: "err", val: reply.value };
 }
 
+const HOST_FN_IDS: Record<HostFunctionName, HostFnId> = {
+  "http-request": HostFn.HTTP_REQUEST,
+  "read-file": HostFn.READ_FILE,
+  "write-file": HostFn.WRITE_FILE,
+  "get-env": HostFn.GET_ENV,
+  log: HostFn.LOG,
+};
+
 /**
  * The host functions, called by the direct lowering (host-lowering.ts) or, for a
- * module it cannot serve, by the jco glue. For a `result<T, E>` import both accept
- * `{ tag, val }`; an argument too large to copy is not sent (the host refuses it
- * from its size alone).
+ * module it cannot serve, through the guarded jco trampolines (jco-guard.ts). Both
+ * check every argument against its limit from its length before calling these
+ * (T49, T61); an argument over it is never sent, only the refusal is.
  */
 const hostImports: HostFunctions = {
   httpRequest(method: string, url: string, headers: Array<[string, string]>, body: string | undefined): HostResult<string> {
-    let oversize = 0;
-    let b = body;
-    if (b !== undefined && b.length > MAX_ARG_BYTES / 3 && Buffer.byteLength(b) > MAX_ARG_BYTES) {
-      oversize = Buffer.byteLength(b);
-      b = "";
-    }
     const args = [method, url, JSON.stringify(headers)];
-    if (b !== undefined) args.push(b);
-    return asResult(hostCall(HostFn.HTTP_REQUEST, args, oversize));
+    if (body !== undefined) args.push(body);
+    return asResult(hostCall(HostFn.HTTP_REQUEST, args));
   },
   readFile(path: string): HostResult<string> {
     return asResult(hostCall(HostFn.READ_FILE, [path]));
   },
   writeFile(path: string, content: string): HostResult<void> {
-    let oversize = 0;
-    let c = content;
-    if (c.length > MAX_ARG_BYTES / 3 && Buffer.byteLength(c) > MAX_ARG_BYTES) {
-      oversize = Buffer.byteLength(c);
-      c = "";
-    }
-    const reply = hostCall(HostFn.WRITE_FILE, [path, c], oversize);
+    const reply = hostCall(HostFn.WRITE_FILE, [path, content]);
     return reply.status === Reply.ERR ? { tag: "err", val: reply.value } : { tag: "ok", val: undefined };
   },
   getEnv(name: string): string | undefined {
     const reply = hostCall(HostFn.GET_ENV, [name]);
     return reply.status === Reply.OK ? reply.value : undefined;
   },
-  log(level: number, message: string): void {
-    hostCall(HostFn.LOG, [String(level), message]);
+  log(level: number, message: string, originalBytes?: number): void {
+    hostCall(HostFn.LOG, originalBytes === undefined ? [String(level), message] : [String(level), message, String(originalBytes)]);
+  },
+  refuse(fn: HostFunctionName, refusal: ArgumentRefusal): string {
+    return hostCall(HOST_FN_IDS[fn], [], refusal).value;
   },
 };
+
+const jcoGuard = new JcoGuard();
+jcoGuard.installDecoder();
+/** What jco's trampolines call: only from a guarded trampoline (see jco-guard.ts). */
+const jcoHostImports = jcoGuard.hostFunctions(hostImports);
 
 /** jco's name for each host function (what the glue reads from `imports.host`). */
 const GLUE_NAMES: Readonly<Record<string, keyof HostFunctions>> = {
@@ -184,7 +191,7 @@ const declaredHost: ReadonlySet<string> = new Set(init.hostFunctions.filter((nam
 const glueHost: Partial<HostFunctions> = {};
 for (const name of declaredHost) {
   const key = GLUE_NAMES[name] as keyof HostFunctions;
-  Object.assign(glueHost, { [key]: hostImports[key] });
+  Object.assign(glueHost, { [key]: jcoHostImports[key] });
 }
 
 const { instantiate } = await loadGlue<{ instantiate: Instantiate }>(init.glue, init.glueCodeCache);
@@ -211,12 +218,14 @@ function instantiateGuest(): PluginExports {
     // The module that calls the host gets the direct lowering instead of jco's
     // trampolines (which cost several microseconds of bookkeeping per call).
     const direct = lowerHostImports(module, imports, hostImports, declaredHost);
-    if (direct) imports = direct.imports;
+    // Any other module that can reach the host does so through jco's trampolines: guarded (T61).
+    imports = direct ? direct.imports : jcoGuard.wrapImports(imports);
     // Counts this core instance and its memories/tables first: past a limit it throws
     // before the instance (and its memory) exists.
     const metered = meter.withImports(module, imports);
     const instance = new WebAssembly.Instance(module, metered);
     direct?.attach(instance);
+    jcoGuard.noteInstance(instance);
     return instance;
   };
   const result = instantiate(
