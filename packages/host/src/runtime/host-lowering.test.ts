@@ -303,6 +303,7 @@ describe("lowerHostImports binds only the component's own host import", () => {
       readFile: () => ({ tag: "ok", val: "" }),
       writeFile: () => ({ tag: "ok", val: undefined }),
       getEnv: (name) => (secrets.push(name), "secret"),
+      refuse: () => "refused",
       log: () => undefined,
     };
     // Declares only log: get-env stays the component's own stub, log is the host's.
