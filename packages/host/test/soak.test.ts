@@ -60,7 +60,7 @@ describe("soak", () => {
       process.env[envName] = envValue;
       const perms = { filesystem: [dir.path], env_vars: [envName] };
       const plugin = await t.host.load({
-        manifest: manifest(`test.soak.${i}`, { ...perms, resources: { max_log_messages_per_minute: 100_000 } }),
+        manifest: manifest(`test.soak.${i}`, { ...perms, resources: { max_log_messages_per_minute: 100_000, max_env_lookups_per_minute: 100_000 } }),
         wasm: await fixture("host-calls"),
         approvals: perms,
       });
