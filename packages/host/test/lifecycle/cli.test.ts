@@ -1,71 +1,34 @@
-import { spawn } from "node:child_process";
-import { access, cp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createTempDir, startLoopbackServer, type TempDir } from "@clawft/test-utils";
 import { buildFixture, buildJsExamplePlugin, jsExamplePluginDir } from "@clawft/wasm-fixtures";
+import { snapshotCli, type CliHarness, type CliRun } from "./cli-runner.js";
 import { manifestFor, newKeyPair, packFolder, pluginFiles, tree, writePluginFolder } from "./helpers.js";
-
-/** The built package's dist folder (`pnpm --filter @clawft/host build`; turbo runs it before test). */
-const DIST = fileURLToPath(new URL("../../dist/", import.meta.url));
-/**
- * The built binary, as `npm i -g @clawft/host` would run it. The tests run a snapshot of
- * dist/ taken at start (inside the package, so its dependencies still resolve), so a rebuild
- * running at the same time in a shared work tree cannot pull files from under a test.
- */
-let CLI = join(DIST, "cli.js");
-let snapshot: string | undefined;
 
 let tmp: TempDir;
 let dataDir: string;
+/**
+ * The built binary, as `npm i -g @clawft/host` would run it, from a snapshot of dist/ taken at
+ * start (see cli-runner.ts), with pipes for stdio: never a TTY, so never interactive.
+ */
+let harness: CliHarness;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `node dist/cli.js …` with pipes for stdio: never a TTY, so never interactive. */
-function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env.PATH ?? "", HOME: tmp.path, CLAWFT_HOME: dataDir, ...env },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end();
-  });
+function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return harness.run(args, { CLAWFT_HOME: dataDir, ...env });
 }
 
 let toolBasic: Uint8Array;
 let hostCalls: Uint8Array;
 
 beforeAll(async () => {
-  for (let i = 0; ; i++) {
-    try {
-      await access(join(DIST, "cli.js"));
-      await access(join(DIST, "worker.js"));
-      break;
-    } catch (error) {
-      if (i >= 60) throw error;
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  }
-  snapshot = fileURLToPath(new URL(`../../node_modules/.cache/clawft-cli-test-${process.pid}/`, import.meta.url));
-  await cp(DIST, snapshot, { recursive: true });
-  CLI = join(snapshot, "cli.js");
+  harness = await snapshotCli(() => tmp.path);
   toolBasic = await buildFixture("tool-basic");
   hostCalls = await buildFixture("host-calls");
 });
 
 afterAll(async () => {
-  if (snapshot) await rm(snapshot, { recursive: true, force: true });
+  await harness?.dispose();
 });
 
 beforeEach(async () => {
