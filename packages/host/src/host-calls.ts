@@ -11,7 +11,7 @@ import {
 import { FS_REFUSAL_CODES } from "@clawft/sandbox-fs";
 import { HTTP_REFUSAL_CODES } from "@clawft/sandbox-http";
 import { emitAudit } from "./audit.js";
-import { HostFn, type HostFnId, Reply } from "./runtime/protocol.js";
+import { HostFn, type HostFnId, Reply, type ReplyStatus } from "./runtime/protocol.js";
 import type { HostReply } from "./runtime/worker-runtime.js";
 import type { ArgumentRefusal } from "./runtime/argument-limits.js";
 
@@ -99,6 +99,17 @@ interface Served {
 
 function ok(value: string, args: Args): Served {
   return { reply: { status: Reply.OK, value }, result: "ok", args };
+}
+
+/** A call its plugin's rate limit dropped (get-env: `none`, log: nothing), for the window's summary. */
+function rateLimited(status: ReplyStatus, limit: { limit: number; windowMs: number }): Served {
+  return {
+    reply: { status, value: "" },
+    result: "refused",
+    code: "RATE_LIMITED",
+    args: {},
+    rateLimited: { limit: limit.limit, windowMs: limit.windowMs },
+  };
 }
 
 function byteLength(s: string): number {
@@ -443,15 +454,7 @@ export class HostCallHandler {
   private getEnv(read: () => readonly string[]): Served {
     const ctx = this.ctx;
     const counter = ctx.sandbox.envCounter;
-    if (!counter.tryAcquire()) {
-      return {
-        reply: { status: Reply.NONE, value: "" },
-        result: "refused",
-        code: "RATE_LIMITED",
-        args: {},
-        rateLimited: { limit: counter.limit, windowMs: counter.windowMs },
-      };
-    }
+    if (!counter.tryAcquire()) return rateLimited(Reply.NONE, counter);
     const name = read()[0] ?? "";
     const reason = ctx.sandbox.explainEnvAccess(name);
     if (reason !== "allowed") {
@@ -482,13 +485,7 @@ export class HostCallHandler {
         }, limiter.windowMs + 10);
         this.dropTimer.unref();
       }
-      return {
-        reply: { status: Reply.OK_UNIT, value: "" },
-        result: "refused",
-        code: "RATE_LIMITED",
-        args: {},
-        rateLimited: { limit: limiter.limit, windowMs: limiter.windowMs },
-      };
+      return rateLimited(Reply.OK_UNIT, limiter);
     }
     const [levelText = "2", message = "", originalBytes] = read();
     const levelNum = Number(levelText);
