@@ -5,24 +5,10 @@ import {
   MAX_PERMISSION_ENTRY_CHARS,
   normalizeFilesystemGrant,
 } from "./grant-path.js";
-import { diffPermissions, ManifestError, parseManifest, stripManifestBom } from "./manifest.js";
+import { diffPermissions, parseManifest, stripManifestBom } from "./manifest.js";
 import { NetworkAllowlist } from "./allowlist.js";
 import { SandboxError } from "./errors.js";
-
-const minimal = { id: "com.example.weather", name: "Weather", version: "1.0.0", capabilities: ["tool"] };
-
-function issuesOf(input: unknown): string[] {
-  try {
-    parseManifest(input);
-  } catch (e) {
-    expect(ManifestError.isInstance(e)).toBe(true);
-    const err = e as ManifestError;
-    expect(err.code).toBe("MANIFEST_INVALID");
-    expect(err.message.startsWith("invalid plugin manifest: ")).toBe(true);
-    return [...err.issues];
-  }
-  throw new Error("expected a ManifestError");
-}
+import { issuesOf, minimal } from "./test-helpers.js";
 
 const withPermissions = (permissions: Record<string, unknown>) => ({ ...minimal, permissions });
 

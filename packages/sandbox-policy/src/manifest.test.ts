@@ -1,7 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { ClawftError } from "./errors.js";
 import {
   diffPermissions,
   ManifestError,
@@ -11,22 +10,7 @@ import {
   parseManifestWithWarnings,
 } from "./manifest.js";
 import { RESOURCE_DEFAULTS, RESOURCE_HARD_LIMITS } from "./defaults.js";
-
-const minimal = { id: "com.example.weather", name: "Weather", version: "1.0.0", capabilities: ["tool"] };
-
-function issuesOf(input: unknown): string[] {
-  try {
-    parseManifest(input);
-  } catch (e) {
-    expect(ManifestError.isInstance(e)).toBe(true);
-    expect(ClawftError.isInstance(e)).toBe(true);
-    const err = e as ManifestError;
-    expect(err.code).toBe("MANIFEST_INVALID");
-    expect(err.message.startsWith("invalid plugin manifest: ")).toBe(true);
-    return [...err.issues];
-  }
-  throw new Error("expected a ManifestError");
-}
+import { issuesOf, minimal } from "./test-helpers.js";
 
 describe("parseManifest — valid input and defaults", () => {
   it("fills in every documented default", () => {
