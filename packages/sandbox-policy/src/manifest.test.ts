@@ -72,7 +72,7 @@ describe("parseManifest — valid input and defaults", () => {
     );
     expect(manifest.description).toBe("x");
     expect(manifest.homepage).toBe("https://x");
-    expect(warnings).toEqual(["__proto__: key ignored", "description: unknown key (kept)", "homepage: unknown key (kept)"]);
+    expect(warnings).toEqual(["__proto__: key ignored", "homepage: unknown key (kept)"]);
     expect(Object.getPrototypeOf(manifest)).toBe(Object.prototype);
     expect((manifest as Record<string, unknown>).polluted).toBeUndefined();
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();

@@ -20,6 +20,20 @@ export const PLUGIN_CAPABILITIES = Object.freeze([
 ] as const);
 export type PluginCapability = (typeof PLUGIN_CAPABILITIES)[number];
 
+/** How a plugin's code runs: its own WebAssembly component, or bundled JS run by the trusted JS engine component. */
+export const PLUGIN_RUNTIMES = Object.freeze(["component", "js"] as const);
+export type PluginRuntime = (typeof PLUGIN_RUNTIMES)[number];
+
+/** The manifest's runtime, `"component"` when it names none. */
+export function manifestRuntime(manifest: Pick<PluginManifest, "runtime">): PluginRuntime {
+  return manifest.runtime ?? "component";
+}
+
+/** The file a plugin folder must hold for the manifest's runtime (`wasm_module` or `main`), or undefined when the manifest names none. */
+export function manifestEntryFile(manifest: Pick<PluginManifest, "runtime" | "wasm_module" | "main">): string | undefined {
+  return manifestRuntime(manifest) === "js" ? manifest.main : manifest.wasm_module;
+}
+
 /** `permissions` of the manifest: what the plugin asks for. */
 export interface PluginPermissions {
   /** Host names, `*.domain` or `*` (all public hosts). Empty: no network. */
@@ -50,7 +64,14 @@ export interface PluginManifest {
   name: string;
   version: string;
   capabilities: PluginCapability[];
+  /** What the plugin ships: a WebAssembly component (`wasm_module`), or bundled JS (`main`) run by the JS engine. Absent means `"component"`. */
+  runtime?: PluginRuntime;
+  /** The component's path, relative to the plugin folder (runtime `"component"` only). */
   wasm_module?: string;
+  /** The bundled JS file's path, relative to the plugin folder (runtime `"js"` only). */
+  main?: string;
+  /** What the plugin is for, in its author's words (shown at consent; grants nothing). */
+  description?: string;
   skills: string[];
   tools: string[];
   permissions: PluginPermissions;
@@ -234,10 +255,22 @@ export const manifestSchema = z
         .min(1, "must list at least one capability")
         .max(PLUGIN_CAPABILITIES.length * 4, "has too many entries")
         .describe("What the plugin provides."),
+      description: str()
+        .max(2000, "must be at most 2000 characters")
+        .optional()
+        .describe("What the plugin is for, in one or two sentences (shown at consent, cut to 500 characters; grants nothing)."),
+      runtime: z
+        .enum(PLUGIN_RUNTIMES, { error: () => `must be one of ${PLUGIN_RUNTIMES.join(", ")}` })
+        .optional()
+        .describe('How the plugin runs: "component" (default; wasm_module is a WebAssembly component) or "js" (main is one bundled CommonJS file run by the trusted engine of @clawft/plugin-js).'),
       wasm_module: str()
         .refine(isRelativeModulePath, { message: "must be a relative path inside the plugin folder" })
         .optional()
-        .describe("Path of the WebAssembly component, relative to the plugin folder."),
+        .describe('Path of the WebAssembly component, relative to the plugin folder (runtime "component").'),
+      main: str()
+        .refine(isRelativeModulePath, { message: "must be a relative path inside the plugin folder" })
+        .optional()
+        .describe('Path of the bundled JS file, relative to the plugin folder (runtime "js"; require("host") is the only import, module.exports.plugin the plugin).'),
       skills: list(str().max(256, "must be at most 256 characters"), "an array of strings")
         .default([])
         .describe("Skills provided by this plugin."),
@@ -249,6 +282,18 @@ export const manifestSchema = z
     },
     { error: typeError("a JSON object") },
   )
+  .superRefine((m, ctx) => {
+    // One entry file, of the runtime's kind: a manifest that names both, or the other
+    // runtime's file, is refused rather than guessed at (which file the signature and
+    // the size limits cover must never be ambiguous).
+    const js = m.runtime === "js";
+    if (js && m.wasm_module !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["wasm_module"], message: 'must not be set with runtime "js" (name the bundled JS in main)' });
+    }
+    if (!js && m.main !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["main"], message: 'needs runtime "js" (a component plugin names its component in wasm_module)' });
+    }
+  })
   .describe("clawft plugin manifest (clawft.plugin.json)");
 
 const KNOWN_KEYS = new Set(Object.keys(manifestSchema.shape));
