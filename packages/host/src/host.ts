@@ -31,6 +31,8 @@ import { SpareWorkers } from "./runtime/spare-workers.js";
 import { GUEST_TEXT_WIRE_MAX_BYTES, cutGuestText } from "./runtime/result-bounds.js";
 import { type Outcome, WorkerRuntime } from "./runtime/worker-runtime.js";
 import { raceWallClock } from "./runtime/wall-clock.js";
+import { IdleTracker } from "./runtime/idle-tracker.js";
+import { publishWorkerEvent } from "./runtime/spare-workers.js";
 import type { InstanceLimitCode, InstanceLimits } from "./runtime/meter.js";
 import type { FaultInfo } from "./runtime/protocol.js";
 
@@ -69,8 +71,13 @@ export interface PluginUsage {
   peakMemoryBytes: number;
   /** Host calls the guest made. */
   hostCalls: number;
-  /** Wall-clock time of the call, host calls included. */
+  /** Wall-clock time of the call, host calls included (and the boot, when it `woke` the plugin). */
   durationMs: number;
+  /**
+   * True when the call found the plugin hibernated (`idleTimeoutMs`): a fresh instance
+   * was booted for it, its `init` run again, and the guest's earlier memory is gone.
+   */
+  woke: boolean;
 }
 
 /** A loaded plugin. */
@@ -93,6 +100,8 @@ export interface Plugin {
   executeTool(name: string, params?: unknown): Promise<unknown>;
   /** Usage of the last finished call (zeros before the first). */
   readonly usage: Readonly<PluginUsage>;
+  /** How many times this plugin was hibernated (its worker stopped after `idleTimeoutMs` idle). */
+  readonly hibernations: number;
   /** Ends the plugin's worker; later calls reject with PLUGIN_CLOSED. */
   close(): Promise<void>;
 }
@@ -246,8 +255,17 @@ class PluginHost implements Host {
         maxMemories: this.options.maxMemories,
         maxTables: this.options.maxTables,
       });
-      const handle = new PluginHandle(manifest, resources, limits, compiled, handler, http, this.workers, worker, () =>
-        this.plugins.delete(handle),
+      const handle = new PluginHandle(
+        manifest,
+        resources,
+        limits,
+        compiled,
+        handler,
+        http,
+        this.workers,
+        worker,
+        () => this.plugins.delete(handle),
+        this.options.idleTimeoutMs,
       );
       worker = undefined; // the handle owns it now
       try {
@@ -415,7 +433,7 @@ interface Instance {
   session: HostCallSession;
 }
 
-const ZERO_USAGE: PluginUsage = Object.freeze({ fuelUsed: 0, peakMemoryBytes: 0, hostCalls: 0, durationMs: 0 });
+const ZERO_USAGE: PluginUsage = Object.freeze({ fuelUsed: 0, peakMemoryBytes: 0, hostCalls: 0, durationMs: 0, woke: false });
 
 /** A loaded plugin: one worker at a time, calls queued, limits enforced per call. */
 class PluginHandle implements Plugin {
@@ -429,6 +447,11 @@ class PluginHandle implements Plugin {
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
   private lastUsage: PluginUsage = ZERO_USAGE;
+  /** Counts queued calls and hibernates the plugin after `idleTimeoutMs` with none. */
+  private readonly idle: IdleTracker;
+  /** True from a hibernation until the call that wakes the plugin. */
+  private hibernated = false;
+  private hibernationCount = 0;
 
   constructor(
     readonly manifest: PluginManifest,
@@ -442,9 +465,42 @@ class PluginHandle implements Plugin {
     /** The worker taken when the load began, for the first instance. */
     private firstWorker: Worker | undefined,
     private readonly onClose: () => void,
+    /** The host's `idleTimeoutMs` (0: never hibernate). */
+    idleTimeoutMs = 0,
   ) {
     this.id = manifest.id;
     this.version = manifest.version;
+    this.idle = new IdleTracker(idleTimeoutMs, () => this.hibernate(idleTimeoutMs));
+  }
+
+  get hibernations(): number {
+    return this.hibernationCount;
+  }
+
+  /**
+   * Stops the idle plugin's worker (and one booted in advance). Called by the idle
+   * tracker only when no call is queued or running, synchronously: a call queued
+   * after this finds no instance and boots a fresh one (see `run`). The plugin's
+   * host-side state — sandbox, rate counters, HTTP client, grants — is kept, so a
+   * rate window does not restart by hibernating (T90).
+   */
+  private hibernate(idleMs: number): void {
+    // Nothing to stop: never booted since the last hibernation, or closed.
+    if (this.closed || (!this.instance && !this.replacement)) return;
+    const instance = this.instance;
+    this.instance = undefined;
+    const replacement = this.replacement;
+    this.replacement = undefined;
+    this.hibernated = true;
+    this.hibernationCount++;
+    debug("hibernating plugin %s after %dms idle", this.id, idleMs);
+    publishWorkerEvent({ type: "hibernate", pluginId: this.id, threadId: instance?.runtime.threadId ?? 0, idleMs });
+    const reason: Outcome = { type: "crashed", message: "plugin hibernated" };
+    void instance?.runtime.kill(reason);
+    void replacement?.then(
+      (r) => r.runtime.kill(reason),
+      () => undefined,
+    );
   }
 
   get usage(): Readonly<PluginUsage> {
@@ -512,8 +568,12 @@ class PluginHandle implements Plugin {
     this.replacement = replacement;
   }
 
-  /** A live instance for the next call: the one booted in advance, or a new boot. */
-  private async freshInstance(): Promise<Instance> {
+  /**
+   * A live instance for the next call: the one booted in advance, or a new boot.
+   * `inAdvance`: then boot the one after it in the background (not after a wake:
+   * a hibernating plugin keeps one worker at most).
+   */
+  private async freshInstance(inAdvance = true): Promise<Instance> {
     const pending = this.replacement;
     this.replacement = undefined;
     let instance = pending ? await pending : (await this.boot()).instance;
@@ -523,7 +583,7 @@ class PluginHandle implements Plugin {
       await instance.runtime.kill({ type: "crashed", message: "plugin closed" });
       throw new PluginError("PLUGIN_CLOSED", "plugin was closed during the call", { pluginId: this.id });
     }
-    this.prepareReplacement(false);
+    if (inAdvance) this.prepareReplacement(false);
     return instance;
   }
 
@@ -539,14 +599,17 @@ class PluginHandle implements Plugin {
     this.instance = instance;
     instance.runtime.announceActive();
     this.toolNames = new Set(this.description.tools.map((t) => t.name));
+    this.idle.arm();
   }
 
   executeTool(name: string, params?: unknown): Promise<unknown> {
+    // Busy from now until the call settles: no hibernation while a call waits in the queue.
+    this.idle.begin();
     const run = this.queue.then(
       () => this.run(name, params),
       () => this.run(name, params),
     );
-    this.queue = run.catch(() => undefined);
+    this.queue = run.catch(() => undefined).finally(() => this.idle.end());
     return run;
   }
 
@@ -569,11 +632,19 @@ class PluginHandle implements Plugin {
       throw new RangeError(`params-json is too large: ${paramsJson.length} characters (limit ${MAX_PARAMS_CHARS})`);
     }
     const started = performance.now();
+    let woke = false;
     if (!this.instance || !this.instance.runtime.alive) {
-      // A fresh instance after a crash or timeout (usually booted, or booting, since the fault).
+      // A fresh instance after a crash or timeout (usually booted, or booting, since the
+      // fault), or after a hibernation (booted now, from a spare worker when one waits).
+      woke = this.hibernated;
+      this.hibernated = false;
       this.instance = undefined;
-      this.instance = await this.freshInstance();
+      this.instance = await this.freshInstance(!woke);
       this.instance.runtime.announceActive();
+      if (woke) {
+        const bootMs = performance.now() - started;
+        publishWorkerEvent({ type: "wake", pluginId: this.id, threadId: this.instance.runtime.threadId, bootMs });
+      }
     }
     const instance = this.instance;
     // Host calls of this instance's init (or of an earlier call) are not this call's.
@@ -582,7 +653,7 @@ class PluginHandle implements Plugin {
     const durationMs = performance.now() - started;
     const fuelUsed = "fuelUsed" in outcome ? outcome.fuelUsed : 0;
     const peakMemoryBytes = "peakMemory" in outcome ? outcome.peakMemory : 0;
-    this.lastUsage = Object.freeze({ fuelUsed, peakMemoryBytes, hostCalls: instance.session.takeCount(), durationMs });
+    this.lastUsage = Object.freeze({ fuelUsed, peakMemoryBytes, hostCalls: instance.session.takeCount(), durationMs, woke });
     if (outcome.type === "ok") {
       // Only a result the worker found to be JSON within the bounds (size, depth,
       // objects and arrays) is parsed here; anything else is the raw string.
@@ -663,6 +734,7 @@ class PluginHandle implements Plugin {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.idle.stop();
     this.onClose();
     const instance = this.instance;
     this.instance = undefined;

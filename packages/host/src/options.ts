@@ -167,6 +167,17 @@ export interface HostOptions {
    * @default { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 16, stackSizeMb: 4 }
    */
   workerResourceLimits?: WorkerResourceLimits;
+  /**
+   * Hibernation: a plugin with no call queued or running for this many milliseconds
+   * has its worker stopped; its next call boots a fresh instance from the compiled
+   * component (kept in memory) and runs `init` again, like after a fault. The guest's
+   * memory is not kept: a plugin that needs state across calls must not be
+   * hibernated. Per-plugin limits (rate windows, grants, audit) are the host's and
+   * carry on across the cycle. `0` never hibernates. At most 2147483647 (~24.8 days).
+   * @default 0 (off: hibernation changes what a plugin may expect of its own memory,
+   * so the operator turns it on)
+   */
+  idleTimeoutMs?: number;
 }
 
 /** The V8 limits of a plugin worker (a subset of Node's `ResourceLimits`), in MiB. */
@@ -212,7 +223,11 @@ export interface ResolvedHostOptions {
   readonly maxMemories: number;
   readonly maxTables: number;
   readonly workerResourceLimits: Readonly<Required<WorkerResourceLimits>>;
+  readonly idleTimeoutMs: number;
 }
+
+/** Largest `idleTimeoutMs` (a Node timer's maximum delay). */
+export const MAX_IDLE_TIMEOUT_MS = 2_147_483_647;
 
 /** Most spare workers a host keeps (each costs a worker's memory). */
 export const MAX_SPARE_WORKERS = 8;
@@ -234,6 +249,7 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   "maxMemories",
   "maxTables",
   "workerResourceLimits",
+  "idleTimeoutMs",
 ]);
 const SANDBOX_KEYS: ReadonlySet<string> = new Set(["createFileSystem", "createHttpClient", "env"]);
 const LIMIT_KEYS = Object.keys(RESOURCE_HARD_LIMITS) as (keyof ResourceLimits)[];
@@ -378,6 +394,7 @@ export function resolveHostOptions(options: HostOptions | undefined): ResolvedHo
     const { default: d, min, max } = INSTANCE_LIMITS.worker[key];
     workerResourceLimits[key] = boundedInt(`workerResourceLimits.${key}`, w[key], d, min, max);
   }
+  const idleTimeoutMs = boundedInt("idleTimeoutMs", o.idleTimeoutMs, 0, 0, MAX_IDLE_TIMEOUT_MS);
   return Object.freeze({
     audit: o.audit as ResolvedHostOptions["audit"],
     logger,
@@ -395,6 +412,7 @@ export function resolveHostOptions(options: HostOptions | undefined): ResolvedHo
     maxMemories,
     maxTables,
     workerResourceLimits: Object.freeze(workerResourceLimits),
+    idleTimeoutMs,
   });
 }
 

@@ -75,3 +75,42 @@ describe("two plugins share no state on the host side", () => {
     for (const [name, module] of Object.entries(compiled.modules)) expect(again.modules[name]).not.toBe(module);
   });
 });
+
+describe("T90 rate windows belong to the plugin, not to one instance", () => {
+  it("T90 a fresh instance's session (after a hibernation or a fault) finds the plugin's log and get-env budgets already used", async () => {
+    const manifest = {
+      id: "com.example.hibernating",
+      name: "hibernating",
+      version: "1.0.0",
+      capabilities: ["tool"],
+      permissions: { network: [], filesystem: [], env_vars: ["REGION"] },
+      resources: { max_log_messages_per_minute: 2, max_env_lookups_per_minute: 2 },
+    };
+    const lines: string[] = [];
+    const http = new SandboxedHttpClient({ pluginId: manifest.id, pluginVersion: "1.0.0", network: [] });
+    const handler = new HostCallHandler({
+      pluginId: manifest.id,
+      fs: undefined,
+      http,
+      sandbox: PluginSandbox.fromManifest(manifest, { approvals: { env_vars: ["REGION"] } }),
+      env: { REGION: "eu" },
+      logger: { ...quiet, info: (message: string) => void lines.push(message) },
+      audit: undefined,
+      maxWriteBytes: 1024,
+      maxRequestBytes: 1024,
+    });
+    try {
+      const before = handler.session();
+      for (const m of ["one", "two"]) await before.serve(HostFn.LOG, () => ["2", m], undefined);
+      for (let i = 0; i < 2; i++) expect(await before.serve(HostFn.GET_ENV, () => ["REGION"], undefined)).toEqual({ status: Reply.OK, value: "eu" });
+      // The instance is gone; the plugin's next instance gets a new session of the same handler.
+      const after = handler.session();
+      await after.serve(HostFn.LOG, () => ["2", "three"], undefined);
+      expect(lines).toEqual(["one", "two"]);
+      expect(await after.serve(HostFn.GET_ENV, () => ["REGION"], undefined)).toMatchObject({ status: Reply.NONE });
+    } finally {
+      handler.close();
+      await http.close();
+    }
+  });
+});

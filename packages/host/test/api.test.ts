@@ -43,6 +43,10 @@ describe("createHost options", () => {
       [{ spareWorkers: -1 }, "spareWorkers must be an integer from 0 to 8"],
       [{ spareWorkers: 1.5 }, "spareWorkers must be an integer from 0 to 8"],
       [{ spareWorkers: 9 }, "spareWorkers must be an integer from 0 to 8"],
+      [{ idleTimeoutMs: -1 }, "idleTimeoutMs must be an integer from 0 to 2147483647"],
+      [{ idleTimeoutMs: 2.5 }, "idleTimeoutMs must be an integer from 0 to 2147483647"],
+      [{ idleTimeoutMs: "1000" }, "idleTimeoutMs must be an integer from 0 to 2147483647"],
+      [{ idleTimeoutMs: 2 ** 31 }, "idleTimeoutMs must be an integer from 0 to 2147483647"],
     ];
     for (const [options, message] of cases) {
       let error: unknown;

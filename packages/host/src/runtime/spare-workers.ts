@@ -12,12 +12,19 @@ const workerChannel = channel(WORKER_CHANNEL);
  * - `active`: that instance becomes the one the plugin's calls run on (at load, or when it
  *   replaces one that died; until then it was booted in advance).
  * - `exit`: a worker ended; `pluginId` is `""` for a spare that never served one.
+ * - `hibernate`: the plugin was idle for `idleMs` (the host's `idleTimeoutMs`): its worker
+ *   `threadId` is being stopped (its `exit` follows) and its guest state dropped.
+ * - `wake`: a call found the plugin hibernated; the fresh instance on `threadId` was booted
+ *   (`init` run again) in `bootMs` and now serves the call. The `hibernations` count of the
+ *   plugin and its `usage.woke` say the same.
  */
 export type WorkerEvent =
   | { type: "spare"; threadId: number; worker: Worker }
   | { type: "start"; pluginId: string; threadId: number; worker: Worker }
   | { type: "active"; pluginId: string; threadId: number; worker: Worker }
-  | { type: "exit"; pluginId: string; threadId: number; code: number };
+  | { type: "exit"; pluginId: string; threadId: number; code: number }
+  | { type: "hibernate"; pluginId: string; threadId: number; idleMs: number }
+  | { type: "wake"; pluginId: string; threadId: number; bootMs: number };
 
 export function publishWorkerEvent(event: WorkerEvent): void {
   if (workerChannel.hasSubscribers) workerChannel.publish(event);
