@@ -11,7 +11,7 @@
  *    and without a spare worker);
  *  - RSS per idle loaded plugin, above its linear memory.
  */
-import { transpile } from "@bytecodealliance/jco";
+import { transpileComponent } from "../src/runtime/transpile.js";
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { createHost, WORKER_CHANNEL, type Plugin, type WorkerEvent } from "@clawft/host";
 import { writeBenchResults, type BenchRow } from "@clawft/test-utils";
@@ -42,7 +42,7 @@ const slowWasm = await fixtureWithTools("slow-host-call", ["env", "log"]);
   const p = await host.load({ manifest: manifest("bench.hostcall"), wasm: slowWasm });
   const N = 2000;
   // In-thread baseline: the same component, jco glue instantiated here, a plain import.
-  const out = await transpile(slowWasm, { name: "plugin", instantiation: "async", noTypescript: true, base64Cutoff: 0 });
+  const out = await transpileComponent(slowWasm);
   // The same glue patch the host applies (jco 1.35 reads process.env on every _debugLog call).
   const glueText = Buffer.from(out.files["plugin.js"] as Uint8Array)
     .toString("utf8")

@@ -265,20 +265,11 @@ export async function prepareComponent(wasm: Uint8Array, options: PrepareOptions
     throw new PluginError("PLUGIN_INVALID", `plugin component could not be transpiled: ${errorText(error)}`, { cause: error });
   }
   steps.push("scan");
-  // jco is loaded on first use: a host whose components are all cached never loads it.
-  const { transpile } = await import("@bytecodealliance/jco");
-  let out: Awaited<ReturnType<typeof transpile>>;
+  // The code generator is loaded on first use: a host whose components are all cached never loads it.
+  const { transpileComponent } = await import("./runtime/transpile.js");
+  let out: Awaited<ReturnType<typeof transpileComponent>>;
   try {
-    out = await transpile(wasm, {
-      name: "plugin",
-      instantiation: "async",
-      noTypescript: true,
-      // Never inline core modules as base64 into the glue: every one must come
-      // through getCoreModule so that it is metered.
-      base64Cutoff: 0,
-      wasiShim: false,
-      quiet: true,
-    });
+    out = await transpileComponent(wasm);
     steps.push("transpile");
   } catch (error) {
     throw new PluginError("PLUGIN_INVALID", `plugin component could not be transpiled: ${errorText(error)}`, {

@@ -1,5 +1,4 @@
 import { debuglog } from "node:util";
-import { componentWit } from "@bytecodealliance/jco";
 import { WitOptionsError, WitValidationError } from "./errors.js";
 import { resolveComponentLimits, scanComponent, type ComponentLimits, type ComponentScan, type ResolvedComponentLimits } from "./scan.js";
 import { parseWit, type WitFunction } from "./wit-text.js";
@@ -117,6 +116,8 @@ export async function inspectComponent(input: Uint8Array | ArrayBuffer, options?
   checkPreamble(bytes, resolved);
   // Before jco's decoder: it prints every type expanded, so a type bomb would cost it as much as the glue.
   const scan = scanComponent(bytes, resolved.limits);
+  // Loaded on first use: jco-transpile's wasm-tools is ~15k lines of glue and two core modules.
+  const { componentWit } = await import("@bytecodealliance/jco-transpile/wasm-tools");
   let wit: string;
   try {
     wit = await componentWit(bytes);

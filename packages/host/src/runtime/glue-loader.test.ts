@@ -1,15 +1,15 @@
-import { transpile } from "@bytecodealliance/jco";
 import { buildFixture } from "@clawft/wasm-fixtures";
 import { beforeAll, describe, expect, it } from "vitest";
 import { patchGlue } from "../compile.js";
 import { createGlueCodeCache, glueAsScript, loadGlue } from "./glue-loader.js";
+import { transpileComponent } from "./transpile.js";
 
 type Glue = { instantiate: (getCore: (n: string) => WebAssembly.Module, imports: unknown, instantiateCore?: unknown) => Promise<{ plugin: { init(): void; describe(): string } }> };
 
 let glue: string;
 let files: Record<string, Uint8Array>;
 beforeAll(async () => {
-  const out = await transpile(await buildFixture("tool-basic"), { name: "plugin", instantiation: "async", noTypescript: true, base64Cutoff: 0 });
+  const out = await transpileComponent(await buildFixture("tool-basic"));
   files = out.files as Record<string, Uint8Array>;
   glue = patchGlue(Buffer.from(files["plugin.js"] as Uint8Array).toString("utf8"));
 }, 60_000);

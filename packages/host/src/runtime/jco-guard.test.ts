@@ -1,9 +1,9 @@
-import { transpile } from "@bytecodealliance/jco";
 import { buildFixture } from "@clawft/wasm-fixtures";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ArgumentRefusal } from "./argument-limits.js";
 import { canLowerDirectly, HOST_IMPORT_MODULE, type HostFunctionName, type HostFunctions } from "./host-lowering.js";
 import { JcoGuard, UNGUARDED_TRAMPOLINE_MESSAGE } from "./jco-guard.js";
+import { transpileComponent } from "./transpile.js";
 
 type Exports = { plugin: { executeTool(tool: string, params: string): string; init(): void } };
 type Instantiate = (
@@ -37,7 +37,7 @@ function recorder(): Recorder {
 /** The hostile-args-jco component, instantiated in this thread through jco's glue with a guard (as the worker does). */
 async function instantiateGuarded(rec: Recorder): Promise<{ guard: JcoGuard; plugin: Exports["plugin"]; fallbackModules: number }> {
   const wasm = await buildFixture("hostile-args-jco");
-  const out = await transpile(wasm, { name: "plugin", instantiation: "async", noTypescript: true, base64Cutoff: 0 });
+  const out = await transpileComponent(wasm);
   const files = out.files as Record<string, Uint8Array>;
   const glueText = Buffer.from(files["plugin.js"] as Uint8Array).toString("utf8");
   const glue = (await import(`data:text/javascript;base64,${Buffer.from(glueText).toString("base64")}`)) as { instantiate: Instantiate };
