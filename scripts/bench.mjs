@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Runs every package's `bench` script one after another (never in parallel: the
-// machine is small and shared, and ratios need quiet neighbours), then lists the
-// JSON files written under bench/results/.
+// machine is small and shared, and ratios need quiet neighbours), packages/* first,
+// then tooling/* (the Extism peer bench), then lists the JSON files written under
+// bench/results/.
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
@@ -9,9 +10,12 @@ import { join } from "node:path";
 const root = new URL("..", import.meta.url).pathname;
 const resultsDir = join(root, "bench", "results");
 let failed = 0;
-const packagesDir = join(root, "packages");
-for (const name of readdirSync(packagesDir).sort()) {
-  const dir = join(packagesDir, name);
+const benchDirs = ["packages", "tooling"].flatMap((group) =>
+  readdirSync(join(root, group))
+    .sort()
+    .map((name) => join(root, group, name)),
+);
+for (const dir of benchDirs) {
   const pkgPath = join(dir, "package.json");
   if (!existsSync(pkgPath)) continue;
   const pkg = JSON.parse(readFileSync(pkgPath, "utf8"));
