@@ -7,7 +7,7 @@
  *  - load of a ~300 KB module, cached and uncached (Extism: `createPlugin` with a compiled
  *    module, and with fresh bytes; it keeps no cache of its own);
  *  - RSS per loaded idle plugin; process RSS with 100 loaded plugins (and, on clawft, with
- *    `idleTimeoutMs` hibernation when the host has it, plus the first call after it);
+ *    `idleTimeoutMs` hibernation, plus the first call after it);
  *  - 1,000 concurrent calls over 100 plugins (Extism caller-queued: one call at a time per plugin);
  *  - the latency rows again beside one busy-looping neighbour process.
  * Rounds are interleaved (clawft, Extism 1, Extism 2, then the next round, order rotated) and
@@ -20,7 +20,6 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createHost, HostOptionsError } from "@clawft/host";
 import { writeBenchResults, type BenchRow } from "@clawft/test-utils";
 import ts from "typescript";
 import { bigClawftGuest, bigExtismGuest, clawftEchoGuest, clawftEnvGuest, extismGuest } from "./guests.js";
@@ -85,17 +84,6 @@ function stopNeighbour(child: ChildProcess): Promise<void> {
   });
 }
 
-/** Whether this host has p17-runtime's hibernation option yet. */
-function hostHasIdleTimeout(): boolean {
-  try {
-    void createHost({ idleTimeoutMs: IDLE_TIMEOUT_MS } as never).close();
-    return true;
-  } catch (error) {
-    if (HostOptionsError.isInstance(error) && error.message.includes("idleTimeoutMs")) return false;
-    throw error;
-  }
-}
-
 // ---- guests, written once to a temp dir for the children ----
 const tmp = mkdtempSync(join(tmpdir(), "clawft-bench-peer-"));
 const write = (name: string, bytes: Uint8Array): string => {
@@ -135,7 +123,6 @@ try {
   };
   for (const side of SIDES) wasm.bigCached[side] = await freshBig(side);
   const echoOf = (side: SideName) => (side === "clawft" ? wasm.clawftEcho : wasm.extism);
-  const hibernation = hostHasIdleTimeout();
 
   for (const condition of ["quiet", "busy"] as const) {
     for (let round = 0; round < plan.rounds; round++) {
@@ -180,11 +167,10 @@ try {
     const rss = await runJob({ scenario: "rss", side, wasm: echoOf(side), plugins: plan.rssPlugins });
     record(`quiet/${side}/rss-per-plugin`, num(rss, "perPlugin"));
   }
-  if (hibernation) {
-    const scale = await runJob({ scenario: "scale", side: "clawft", wasm: wasm.clawftEcho, plugins: plan.scalePlugins, calls: 0, rounds: 0, idleTimeoutMs: IDLE_TIMEOUT_MS });
-    record("quiet/clawft/rss-100-hibernated", num(scale, "rss"));
-    record("quiet/clawft/first-call-after-hibernation", num(scale, "firstCallAfterHibernation"));
-  }
+  // clawft's hibernation (createHost({ idleTimeoutMs })): 100 plugins, all idle past it.
+  const hibernated = await runJob({ scenario: "scale", side: "clawft", wasm: wasm.clawftEcho, plugins: plan.scalePlugins, calls: 0, rounds: 0, idleTimeoutMs: IDLE_TIMEOUT_MS });
+  record("quiet/clawft/rss-100-hibernated", num(hibernated, "rss"));
+  record("quiet/clawft/first-call-after-hibernation", num(hibernated, "firstCallAfterHibernation"));
 
   // ---- rows: clawft / Extism, each Extism release, both raw values ----
   const kb = Math.round((figure("bytes") ?? 0) / 1024);
@@ -210,6 +196,12 @@ try {
       }
     }
   }
+  // 100 idle plugins: clawft hibernated (its workers stopped) against Extism's 100 workers.
+  for (const extism of EXTISM_SIDES) {
+    const value = figure("quiet/clawft/rss-100-hibernated");
+    const baseline = figure(`quiet/${extism}/rss-100`);
+    if (value !== undefined && baseline !== undefined) rows.push({ id: `peer-rss-process-100-plugins-hibernated-vs-${extism}`, value, unit: "MiB", baseline });
+  }
   // clawft's own figures with the absolute goals of issue #17.
   const own: Array<[string, string, string, number]> = [
     ["peer-clawft-host-call-p50-quiet", "quiet/clawft/hostcall-p50", "µs/call", 3],
@@ -222,11 +214,10 @@ try {
     const value = figure(key);
     if (value !== undefined) rows.push({ id, value, unit, target });
   }
+  // How many interleaved rounds the medians are over (1: a --quick run, not a reference).
+  rows.push({ id: "peer-run-rounds", value: plan.rounds, unit: "rounds" });
   writeBenchResults("peer", rows);
-  console.log(
-    `peer bench: ${quick ? "quick" : "full"} run in ${((performance.now() - started) / 1000).toFixed(0)} s` +
-      (hibernation ? "" : "; the host has no idleTimeoutMs yet, so no hibernation rows"),
-  );
+  console.log(`peer bench: ${quick ? "quick" : "full"} run in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }

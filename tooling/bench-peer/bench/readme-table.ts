@@ -43,12 +43,14 @@ for (const measure of measures) {
   const target = any.target === undefined ? "" : `ratio ≤ ${any.target}`;
   lines.push(`| ${measure.replace(/^peer-/, "")} (${any.unit}) | ${fmt(any.value)} | ${cell(v1)} | ${cell(v2)} | ${target} |`);
 }
+const rounds = byId.get("peer-run-rounds")?.value;
 for (const r of rows.filter((r) => r.id.startsWith("peer-clawft-"))) {
   const goal = r.target === undefined ? "" : r.unit === "fraction" ? `≥ ${r.target}` : `≤ ${r.target} ${r.unit}`;
   lines.push(`| ${r.id.replace(/^peer-clawft-/, "clawft ")} (${r.unit}) | ${fmt(r.value)} | | | ${goal} |`);
 }
 const first = rows[0];
-lines.push("", `Run of ${first?.date?.slice(0, 10) ?? "?"}, Node ${first?.node ?? "?"} (\`bench/results/peer.json\`).`);
+const roundsText = rounds === undefined ? "" : rounds === 1 ? ", one round (a --quick run)" : `, medians of ${rounds} rounds`;
+lines.push("", `Run of ${first?.date?.slice(0, 10) ?? "?"}, Node ${first?.node ?? "?"}${roundsText} (\`bench/results/peer.json\`).`);
 const table = lines.join("\n");
 
 if (process.argv.includes("--write")) {

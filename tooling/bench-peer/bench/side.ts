@@ -8,6 +8,7 @@
  * Reads its job as JSON from argv[2]; sends its result to the parent over IPC.
  */
 import { readFileSync } from "node:fs";
+import type { HostOptions } from "@clawft/host";
 import { EXTISM_SIDES, type ExtismSide, type SideName } from "./constants.js";
 import { clawftHost, loadClawft, loadExtism, type PeerPlugin } from "./sides.js";
 
@@ -34,7 +35,7 @@ export function percentile(xs: number[], p: number): number {
 }
 
 /** Loads plugins of one side; `open` is the side's loader with its host made once. */
-function opener(side: SideName, hostOptions: Record<string, unknown> = {}) {
+function opener(side: SideName, hostOptions: HostOptions = {}) {
   if (isExtism(side)) {
     return {
       open: (wasm: Uint8Array | WebAssembly.Module) => loadExtism(side, wasm),
