@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * Checks docs/security-catalogue.md against the test suites: every row names at
- * least one unit test file (outside packages/host/test/) and one end-to-end file
- * (in packages/host/test/), each named file holds a test whose title starts with
+ * least one unit test file (outside the end-to-end folders) and one end-to-end file
+ * (in packages/host/test/, or packages/cli/test/ for tests through the built
+ * `clawft-plugin` binary), each named file holds a test whose title starts with
  * the row's ID, and every ID that a test title uses has a row. A catalogue row
  * whose tests were renamed, moved or deleted fails the lint step.
  *
@@ -14,7 +15,9 @@ import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const doc = readFileSync(join(root, "docs/security-catalogue.md"), "utf8");
-const E2E_DIR = "packages/host/test/";
+/** End-to-end folders: the host through real components, and the built CLI binary. */
+const E2E_DIRS = ["packages/host/test/", "packages/cli/test/"];
+const isE2e = (f) => E2E_DIRS.some((dir) => f.startsWith(dir));
 const problems = [];
 
 /** `it("T17 ...")`, `test('T17: ...')`, `it.each(...)("T17 ...")`, `it(\`T17 ...\`)`. */
@@ -49,8 +52,8 @@ const sources = new Map(files.map((f) => [f, readFileSync(join(root, f), "utf8")
 for (const [id, { unit, e2e }] of rows) {
   if (unit.length === 0) problems.push(`${id}: no unit test file named`);
   if (e2e.length === 0) problems.push(`${id}: no end-to-end test file named`);
-  for (const f of unit) if (f.startsWith(E2E_DIR)) problems.push(`${id}: ${f} is an end-to-end file, listed as unit`);
-  for (const f of e2e) if (!f.startsWith(E2E_DIR)) problems.push(`${id}: ${f} is not under ${E2E_DIR}`);
+  for (const f of unit) if (isE2e(f)) problems.push(`${id}: ${f} is an end-to-end file, listed as unit`);
+  for (const f of e2e) if (!isE2e(f)) problems.push(`${id}: ${f} is not under ${E2E_DIRS.join(" or ")}`);
   for (const f of [...unit, ...e2e]) {
     if (!existsSync(join(root, f))) problems.push(`${id}: ${f} does not exist`);
     else if (!titled(id).test(sources.get(f) ?? readFileSync(join(root, f), "utf8"))) {

@@ -50,7 +50,10 @@ export {
   defaultDataDir,
   describeFilesystemGrant,
   describePermissions,
+  formatConsentRequest,
+  isEmptyPermissions,
   missingPermissions,
+  permissionsFromJson,
   pluginDataFolder,
   normalizeEntryPath,
   parsePrivateKey,
@@ -87,4 +90,3 @@ export {
   type TrustedKey,
   type TrustedKeyInfo,
 } from "./lifecycle/index.js";
-export { formatConsentRequest } from "./cli/consent.js";

@@ -38,7 +38,9 @@ export { MANIFEST_FILE } from "./manifest.js";
 export {
   describeFilesystemGrant,
   describePermissions,
+  isEmptyPermissions,
   missingPermissions,
+  permissionsFromJson,
   NO_PERMISSIONS,
   pluginDataFolder,
   type DescribePermissionsOptions,
@@ -47,3 +49,4 @@ export {
 export type { DownloadProgress } from "./download.js";
 export { runInstalledTool } from "./run.js";
 export { parsePrivateKey, signPluginFolder } from "./sign.js";
+export { formatConsentRequest } from "./consent-format.js";

@@ -4,12 +4,12 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createTempDir, startLoopbackServer, type TempDir } from "@clawft/test-utils";
 import { buildFixture, buildJsExamplePlugin, jsExamplePluginDir } from "@clawft/wasm-fixtures";
 import { snapshotCli, type CliHarness, type CliRun } from "./cli-runner.js";
-import { manifestFor, newKeyPair, packFolder, pluginFiles, tree, writePluginFolder } from "./helpers.js";
+import { manifestFor, newKeyPair, packFolder, pluginFiles, tree, writePluginFolder } from "../../host/test/lifecycle/helpers.js";
 
 let tmp: TempDir;
 let dataDir: string;
 /**
- * The built binary, as `npm i -g @clawft/host` would run it, from a snapshot of dist/ taken at
+ * The built binary, as `npm i -g @clawft/cli` would run it, from a snapshot of dist/ taken at
  * start (see cli-runner.ts), with pipes for stdio: never a TTY, so never interactive.
  */
 let harness: CliHarness;

@@ -5,7 +5,7 @@ import { spawn } from "node:child_process";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createTempDir, type TempDir } from "@clawft/test-utils";
 import { snapshotCli, type CliHarness } from "./cli-runner.js";
-import { newKeyPair } from "./helpers.js";
+import { newKeyPair } from "../../host/test/lifecycle/helpers.js";
 
 let tmp: TempDir;
 let dataDir: string;

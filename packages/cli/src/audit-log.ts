@@ -1,7 +1,6 @@
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import type { AuditEvent } from "@clawft/sandbox-policy";
-import { isNotFound } from "../lifecycle/fs-util.js";
 
 export interface AuditQuery {
   pluginId?: string;
@@ -59,7 +58,7 @@ export async function readAuditLog(
       if (query.limit !== undefined && events.length > query.limit) events.shift();
     }
   } catch (error) {
-    if (isNotFound(error)) return { events: [], skipped: 0 };
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { events: [], skipped: 0 };
     throw error;
   } finally {
     stream.destroy();

@@ -2,14 +2,17 @@ import { readFile } from "node:fs/promises";
 import type { Readable, Writable } from "node:stream";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { ClawftError, escapeControlText } from "@clawft/sandbox-policy";
-import type { DownloadProgress } from "../lifecycle/download.js";
-import { approvalBindingOf } from "../lifecycle/approvals.js";
-import { LifecycleError } from "../lifecycle/errors.js";
-import { PluginManager } from "../lifecycle/manager.js";
-import { defaultDataDir } from "../lifecycle/options.js";
-import type { runInstalledTool as RunInstalledTool } from "../lifecycle/run.js";
-import { describePermissions, pluginDataFolder } from "../lifecycle/permissions.js";
-import { signPluginFolder } from "../lifecycle/sign.js";
+import {
+  approvalBindingOf,
+  defaultDataDir,
+  describePermissions,
+  LifecycleError,
+  PluginManager,
+  pluginDataFolder,
+  runInstalledTool,
+  signPluginFolder,
+  type DownloadProgress,
+} from "@clawft/host";
 import { readAuditLog } from "./audit-log.js";
 import { createConsentCallback, parsePreGrants, type PreGrants } from "./consent.js";
 import { formatBytes, jsonText, parseSince, safeText, table } from "./format.js";
@@ -174,7 +177,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     // dist/cli.js sits next to the package's package.json's folder: ../package.json.
     const pkg = await readFile(new URL("../package.json", import.meta.url), "utf8").catch(() => "{}");
     const version = (JSON.parse(pkg) as { version?: unknown }).version;
-    out(`clawft-plugin ${typeof version === "string" ? version : "(unknown version)"} (@clawft/host)`);
+    out(`clawft-plugin ${typeof version === "string" ? version : "(unknown version)"} (@clawft/cli)`);
     return EXIT.OK;
   }
   if (!isCommand(first)) {
@@ -378,7 +381,6 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         }
         try {
           const opened = await manager.open(id, { approve });
-          const { runInstalledTool } = await loadRunner();
           const output = await runInstalledTool(manager, opened, tool, params);
           if (json) out(jsonText({ pluginId: id, tool, output }));
           // The tool's text, on one line: a plugin cannot forge CLI lines or drive the terminal.
@@ -498,17 +500,6 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   } catch (error) {
     return reportError(error, io, debug, command);
   }
-}
-
-/**
- * Loads the host runtime only for `run`: the other commands never pay for loading jco and
- * the compiler. The built `dist/cli.js` imports the package's own `dist/index.js` (same
- * folder); from sources (tests through tsx/vitest) it imports `../index.ts`.
- */
-async function loadRunner(): Promise<{ runInstalledTool: typeof RunInstalledTool }> {
-  const here = import.meta.url;
-  const target = here.endsWith(".ts") ? new URL("../lifecycle/run.ts", here) : new URL("./index.js", here);
-  return (await import(target.href)) as { runInstalledTool: typeof RunInstalledTool };
 }
 
 function signatureText(s: { status: string; keyName?: string }): string {

@@ -1,8 +1,7 @@
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
-import type { LifecycleConsentRequest } from "../lifecycle/options.js";
-import { NO_PERMISSIONS } from "../lifecycle/permissions.js";
-import { createConsentCallback, formatConsentRequest, parsePreGrants, preGrantRefusal } from "./consent.js";
+import { NO_PERMISSIONS, type LifecycleConsentRequest } from "@clawft/host";
+import { createConsentCallback, parsePreGrants, preGrantRefusal } from "./consent.js";
 import { parseSince, safeText } from "./format.js";
 
 const request = (over: Partial<LifecycleConsentRequest> = {}): LifecycleConsentRequest => ({
@@ -42,62 +41,20 @@ describe("CLI consent", () => {
     }
   });
 
-  it("T41 the prompt of an upgrade shows the new permissions apart from the kept ones", () => {
-    const text = formatConsentRequest(
-      request({
-        reason: "upgrade",
-        previousVersion: "1.0.0",
-        permissions: { ...NO_PERMISSIONS, network: ["tiles.weather.example"] },
-        alreadyApproved: { ...NO_PERMISSIONS, network: ["api.weather.example"] },
-      }),
-    );
-    expect(text).toBe(
-      [
-        'Plugin com.example.weather (upgrade 1.0.0 -> 1.1.0) "Weather" asks for these NEW permissions:',
-        "  + network: tiles.weather.example",
-        "Already approved, kept:",
-        "    network: api.weather.example",
-      ].join("\n"),
-    );
-  });
-
-  it("manifest text cannot inject terminal escapes or fake lines into the prompt", () => {
-    const text = formatConsentRequest(
-      request({ name: "W\u001b[2K\rSafe", description: "ok\n  + nothing else\u001b[8m", permissions: { ...NO_PERMISSIONS, shell: true } }),
-    );
-    expect(text).not.toMatch(/\u001b/);
-    expect(text.split("\n")).toHaveLength(3);
-    expect(safeText("a\u202eb")).toBe("a\\u202eb");
-  });
-
-  it("T64 permission lines are never cut; relative grants show the absolute folder they become", () => {
+  it("T64 a pre-grant refusal lists every missing permission whole, never cut", () => {
     const long = `/srv/${"p".repeat(1019)}`;
-    const text = formatConsentRequest(
-      request({
-        permissions: { ...NO_PERMISSIONS, filesystem: [long, "cache"] },
-        alreadyApproved: { ...NO_PERMISSIONS, filesystem: ["kept"] },
-      }),
-    );
-    expect(text.split("\n")).toEqual([
-      'Plugin com.example.weather 1.1.0 "Weather" asks for:',
-      `  + filesystem: ${long}`,
-      "  + filesystem: /home/u/.clawft/data/com.example.weather/cache (manifest: cache)",
-      "Already approved, kept:",
-      "    filesystem: /home/u/.clawft/data/com.example.weather/kept (manifest: kept)",
-    ]);
     const grants = parsePreGrants(JSON.stringify({ "com.example.weather": { filesystem: ["cache/"] } }));
     expect(preGrantRefusal(request({ permissions: { ...NO_PERMISSIONS, filesystem: ["cache", long] } }), { yes: false, grants })).toBe(
       `not in the grant file: filesystem: ${long}`,
     );
   });
 
-  it("T65 id, version, name and permission values are escaped in the prompt, never cut", () => {
-    const name = `${"N".repeat(250)}\u202e\u2066`;
-    const text = formatConsentRequest(request({ name, version: "1.0.0-\u001b", permissions: { ...NO_PERMISSIONS, env_vars: ["A\u0085B"] } }));
-    expect(text.split("\n")).toEqual([
-      `Plugin com.example.weather 1.0.0-\\x1b "${"N".repeat(250)}\\u202e\\u2066" asks for:`,
-      "  + env: A\\x85B",
-    ]);
+  it("the prompt is host's formatConsentRequest, escaped: manifest text cannot fake lines", async () => {
+    const shown = interactive("n");
+    await shown.approve(request({ name: "W\u001b[2K\rSafe", permissions: { ...NO_PERMISSIONS, shell: true } }));
+    expect(shown.shown()).not.toMatch(/\u001b/);
+    expect(shown.shown()).toContain('"W\\x1b[2K\\rSafe"');
+    expect(safeText("a\u202eb")).toBe("a\\u202eb");
   });
 
   it("non-interactive: refused unless --yes or the grant file lists every requested permission", () => {

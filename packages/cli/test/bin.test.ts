@@ -7,9 +7,9 @@ import { describe, expect, it } from "vitest";
 const run = promisify(execFile);
 
 describe("the clawft-plugin bin", () => {
-  it("is the file package.json names, and runs the built CLI", async () => {
+  it("is the file @clawft/cli's package.json names, and runs the built CLI", async () => {
     // Resolved through the published name, so the `bin` field and `files` are what is tested.
-    const pkgPath = createRequire(import.meta.url).resolve("@clawft/host/package.json");
+    const pkgPath = createRequire(import.meta.url).resolve("@clawft/cli/package.json");
     const pkg = (await import(pkgPath, { with: { type: "json" } })).default as {
       version: string;
       bin: Record<string, string>;
@@ -19,6 +19,13 @@ describe("the clawft-plugin bin", () => {
     expect(bin).toBeDefined();
     expect(pkg.files.some((f) => bin!.replace(/^\.\//, "").startsWith(f))).toBe(true);
     const { stdout } = await run(process.execPath, [join(dirname(pkgPath), bin!), "--version"]);
-    expect(stdout.trim()).toBe(`clawft-plugin ${pkg.version} (@clawft/host)`);
+    expect(stdout.trim()).toBe(`clawft-plugin ${pkg.version} (@clawft/cli)`);
+  });
+
+  it("is not in @clawft/host: library users of the host install no command", async () => {
+    const hostPkgPath = createRequire(import.meta.url).resolve("@clawft/host/package.json");
+    const hostPkg = (await import(hostPkgPath, { with: { type: "json" } })).default as { bin?: unknown; files: string[] };
+    expect(hostPkg.bin).toBeUndefined();
+    expect(hostPkg.files).toEqual(["dist"]);
   });
 });

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The built package's dist folder (`pnpm build` before these tests). */
-const DIST = fileURLToPath(new URL("../../dist/", import.meta.url));
+const DIST = fileURLToPath(new URL("../dist/", import.meta.url));
 
 /** What one `clawft-plugin` process did. */
 export interface CliRun {
@@ -29,7 +29,6 @@ export async function snapshotCli(home: () => string): Promise<CliHarness> {
   for (let i = 0; ; i++) {
     try {
       await access(join(DIST, "cli.js"));
-      await access(join(DIST, "worker.js"));
       break;
     } catch (error) {
       if (i >= 60) throw error;
@@ -37,7 +36,7 @@ export async function snapshotCli(home: () => string): Promise<CliHarness> {
     }
   }
   const snapshot = fileURLToPath(
-    new URL(`../../node_modules/.cache/clawft-cli-test-${process.pid}-${Math.random().toString(16).slice(2)}/`, import.meta.url),
+    new URL(`../node_modules/.cache/clawft-cli-test-${process.pid}-${Math.random().toString(16).slice(2)}/`, import.meta.url),
   );
   await cp(DIST, snapshot, { recursive: true });
   const cliPath = join(snapshot, "cli.js");

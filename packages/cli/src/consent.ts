@@ -1,15 +1,16 @@
 import { createInterface } from "node:readline/promises";
-import { escapeControlText } from "@clawft/sandbox-policy";
-import { safeText } from "./format.js";
 import type { Readable, Writable } from "node:stream";
-import type { ConsentCallback, LifecycleConsentRequest } from "../lifecycle/options.js";
 import {
   describePermissions,
+  formatConsentRequest,
   isEmptyPermissions,
   missingPermissions,
   permissionsFromJson,
+  type ConsentCallback,
+  type LifecycleConsentRequest,
   type PermissionSet,
-} from "../lifecycle/permissions.js";
+} from "@clawft/host";
+import { escapeControlText } from "@clawft/sandbox-policy";
 
 /** A pre-grant file: plugin id → the permissions the operator grants it in advance. */
 export type PreGrants = ReadonlyMap<string, PermissionSet>;
@@ -41,37 +42,6 @@ export interface ConsentPolicy {
   interactive: boolean;
   input: Readable;
   output: Writable;
-}
-
-/**
- * The lines shown to the user before they decide (T63-T65). Every piece of manifest text
- * (id, version, name, description, permission values) is escaped with `escapeControlText`, so
- * a manifest cannot fake the prompt with terminal escape sequences, line breaks or bidi
- * overrides. Permission lines are never cut: a permission hidden past a cut would be granted
- * unseen (the manifest parser refuses values too long to show instead). Relative filesystem
- * grants are shown as the absolute folder they become (`request.dataFolder`). Only the
- * description, which grants nothing, is cut (500 characters).
- */
-export function formatConsentRequest(request: LifecycleConsentRequest): string {
-  const lines: string[] = [];
-  const what =
-    request.reason === "upgrade"
-      ? `(upgrade ${escapeControlText(request.previousVersion ?? "?")} -> ${escapeControlText(request.version)})`
-      : escapeControlText(request.version);
-  lines.push(
-    `Plugin ${escapeControlText(request.pluginId)} ${what} "${escapeControlText(request.name)}" asks for${
-      request.reason === "upgrade" ? " these NEW permissions" : ""
-    }:`,
-  );
-  const describe = { dataFolder: request.dataFolder };
-  for (const line of describePermissions(request.permissions, describe)) lines.push(`  + ${escapeControlText(line)}`);
-  if (request.description) lines.push(`Why (from its manifest): ${safeText(request.description, 500)}`);
-  const kept = describePermissions(request.alreadyApproved, describe);
-  if (kept.length > 0) {
-    lines.push("Already approved, kept:");
-    for (const line of kept) lines.push(`    ${escapeControlText(line)}`);
-  }
-  return lines.join("\n");
 }
 
 /** Why a non-interactive request was refused (or undefined when it is approved). */

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createTempDir, startLoopbackServer, type TempDir } from "@clawft/test-utils";
 import { buildFixture } from "@clawft/wasm-fixtures";
 import { snapshotCli, type CliHarness } from "./cli-runner.js";
-import { gz, manifestFor, newKeyPair, packFolder, pluginFiles, rawTar, tree, writePluginFolder } from "./helpers.js";
+import { gz, manifestFor, newKeyPair, packFolder, pluginFiles, rawTar, tree, writePluginFolder } from "../../host/test/lifecycle/helpers.js";
 
 let tmp: TempDir;
 let dataDir: string;

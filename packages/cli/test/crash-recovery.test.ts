@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createTempDir, type TempDir } from "@clawft/test-utils";
 import { buildFixture } from "@clawft/wasm-fixtures";
 import { snapshotCli, type CliHarness } from "./cli-runner.js";
-import { manifestFor, pluginFiles, writePluginFolder } from "./helpers.js";
+import { manifestFor, pluginFiles, writePluginFolder } from "../../host/test/lifecycle/helpers.js";
 
 let tmp: TempDir;
 let dataDir: string;

@@ -1,0 +1,1 @@
+export { runCli, EXIT, exitCodeFor, type CliIo } from "./cli.js";
