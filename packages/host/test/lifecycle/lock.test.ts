@@ -1,22 +1,18 @@
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { spawn } from "node:child_process";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createTempDir, type TempDir } from "@clawft/test-utils";
-import { snapshotCli, type CliHarness } from "./cli-runner.js";
-import { newKeyPair } from "../../host/test/lifecycle/helpers.js";
+import { PluginManager } from "@clawft/host";
+import { newKeyPair } from "./helpers.js";
 
 let tmp: TempDir;
 let dataDir: string;
-let harness: CliHarness;
+/** The built package, by its published name (what `npm i @clawft/host` gives a program). */
+const HOST_ENTRY = pathToFileURL(createRequire(import.meta.url).resolve("@clawft/host")).href;
 
-beforeAll(async () => {
-  harness = await snapshotCli(() => tmp.path);
-});
-afterAll(async () => {
-  await harness?.dispose();
-});
 beforeEach(async () => {
   tmp = await createTempDir("clawft-lock-e2e-");
   dataDir = join(tmp.path, "data");
@@ -51,7 +47,7 @@ function startWriter(script: string, name: string, updates: number, env: Record<
   const child = spawn(process.execPath, [script], {
     env: {
       PATH: process.env.PATH ?? "",
-      HOST_ENTRY: pathToFileURL(join(harness.cliPath, "..", "index.js")).href,
+      HOST_ENTRY,
       DATA_DIR: dataDir,
       UPDATES: String(updates),
       WRITER: name,
@@ -122,11 +118,10 @@ describe("the data directory lock cannot be held twice (T69)", { timeout: 300_00
     expect(stored.size).toBeGreaterThanOrEqual(reported.length);
     expect(stored.size).toBeLessThanOrEqual(reported.length + killed);
 
-    // The lock a crashed writer left (if any) is taken over by the next command, and released.
-    const next = await harness.run(["keys", "add", newKeyPair().rawBase64], { CLAWFT_HOME: dataDir });
-    expect(next.code, next.stderr).toBe(0);
-    const list = await harness.run(["keys", "list", "--json"], { CLAWFT_HOME: dataDir });
-    expect((JSON.parse(list.stdout) as unknown[]).length).toBe(stored.size + 1);
+    // The lock a crashed writer left (if any) is taken over by the next change, and released.
+    const manager = new PluginManager({ dataDir, logger: { warn() {} } });
+    await manager.addKey(newKeyPair().rawBase64);
+    expect((await manager.listKeys()).length).toBe(stored.size + 1);
     const names = await readdir(dataDir);
     expect(names.filter((n) => n === "lock" || n.startsWith("lock.claim-") || n.endsWith(".tmp"))).toEqual([]);
   });
