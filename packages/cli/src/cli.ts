@@ -1,4 +1,5 @@
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { ClawftError, escapeControlText } from "@clawft/sandbox-policy";
@@ -191,7 +192,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     try {
       parsed = parseArgs({ args: [...rest], options: SPECS[command], allowPositionals: true, strict: true });
     } catch (error) {
-      throw new UsageError((error as Error).message);
+      throw new UsageError(parseArgsMessage(error));
     }
     const values = parsed.values as Record<string, string | boolean | undefined>;
     const positionals = parsed.positionals;
@@ -200,7 +201,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return EXIT.OK;
     }
     const json = values.json === true;
-    const dataDir = typeof values["data-dir"] === "string" ? values["data-dir"] : defaultDataDir();
+    const dataDir = typeof values["data-dir"] === "string" ? resolve(values["data-dir"]) : defaultDataDir();
+    if (typeof values["data-dir"] === "string") await checkDataDirFlag(dataDir, command);
 
     let refusal: string | undefined;
     let grants: PreGrants | undefined;
@@ -238,7 +240,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     });
     const need = (index: number, what: string): string => {
       const value = positionals[index];
-      if (value === undefined || value === "") throw new UsageError(`missing ${what}; see clawft-plugin ${command} --help`);
+      if (value === undefined || value === "") throw new UsageError(`missing ${what}`);
       return value;
     };
     const noMore = (count: number) => {
@@ -250,6 +252,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     switch (command) {
       case "install": {
         const source = need(0, "<path|url>");
+        if (/(^|[\\/])clawft\.plugin\.json$/i.test(source)) {
+          throw new UsageError(`${safeText(source)} is the manifest: pass the plugin folder that holds it (clawft-plugin install ${safeText(dirname(source))})`);
+        }
         noMore(1);
         let lastShown = -1;
         const onProgress = (p: DownloadProgress) => {
@@ -271,7 +276,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           if (json) out(jsonText(result, 2));
           else {
             const p = result.plugin;
-            const verb = result.previousVersion ? `upgraded ${p.id} ${result.previousVersion} -> ${p.version}` : `installed ${p.id} ${p.version}`;
+            const verb =
+              result.previousVersion === undefined
+                ? `installed ${p.id} ${p.version}`
+                : result.previousVersion === p.version
+                  ? `reinstalled ${p.id} ${p.version}`
+                  : `upgraded ${p.id} ${result.previousVersion} -> ${p.version}`;
             out(`${verb} (${signatureText(p.signature)}, module sha256 ${p.moduleSha256.slice(0, 16)}…)`);
             const granted = describePermissions(result.newlyApproved, { dataFolder: pluginDataFolder(manager.dataDir, p.id) });
             if (granted.length > 0) out(`approved: ${granted.map((l) => escapeControlText(l)).join(", ")}`);
@@ -377,12 +387,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         try {
           JSON.parse(params);
         } catch {
-          throw new UsageError("[json] must be valid JSON (the tool's parameters)");
+          throw new UsageError(`[json] must be valid JSON (the tool's parameters), got ${JSON.stringify(safeText(params, 80))}: quote it for the shell, e.g. '{"city":"Oslo"}'`);
         }
         try {
           const opened = await manager.open(id, { approve });
           const output = await runInstalledTool(manager, opened, tool, params);
-          if (json) out(jsonText({ pluginId: id, tool, output }));
+          // --json: the output as the JSON value the tool returned (text that is not JSON stays a string).
+          if (json) out(jsonText({ pluginId: id, tool, output: parseOutput(output) }));
           // The tool's text, on one line: a plugin cannot forge CLI lines or drive the terminal.
           else out(escapeControlText(output));
         } catch (error) {
@@ -498,7 +509,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       }
     }
   } catch (error) {
-    return reportError(error, io, debug, command);
+    return reportError(error, io, debug, command, argv.includes("--json"));
   }
 }
 
@@ -529,9 +540,19 @@ async function readKeyArgument(arg: string): Promise<string> {
   }
 }
 
-function reportError(error: unknown, io: CliIo, debug: boolean, command: string): number {
+function reportError(error: unknown, io: CliIo, debug: boolean, command: string, json: boolean): number {
   const code = ClawftError.isInstance(error) ? error.code : undefined;
-  const message = error instanceof Error ? error.message : String(error);
+  let message = error instanceof Error ? error.message : String(error);
+  if (code === "PLUGIN_TOO_LARGE" && SIZE_FLAG_COMMANDS.has(command)) {
+    const flag = /gzipped/.test(message) ? "--max-module-gzip-bytes" : "--max-module-bytes";
+    message = `${message}; raise it with ${flag} <n> if you trust this plugin`;
+  }
+  if (json) {
+    // --json: the error is JSON too (one line on stderr), so a script parses every outcome.
+    const exitCode = exitCodeFor(code);
+    io.stderr.write(`${jsonText({ error: { code: code ?? "ERROR", message: message.split("\n")[0] ?? "", exitCode } })}\n`);
+    return exitCode;
+  }
   const hint = code === "CLI_USAGE" ? `; see clawft-plugin ${command} --help` : "";
   // A consent refusal lists the permissions refused: shown whole (T64), never cut, since the
   // manifest parser bounds every value; other messages are cut at 1000 characters.
@@ -551,3 +572,54 @@ function reportError(error: unknown, io: CliIo, debug: boolean, command: string)
   }
   return exitCodeFor(code);
 }
+
+/** Commands that take `--max-module-bytes` / `--max-module-gzip-bytes`: a size refusal names the flag. */
+const SIZE_FLAG_COMMANDS: ReadonlySet<string> = new Set(["install", "run"]);
+
+/** `parseArgs`'s errors, said in the CLI's words (no internal wording, one line). */
+function parseArgsMessage(error: unknown): string {
+  const e = error as { code?: string; message?: string };
+  const text = String(e.message ?? error);
+  const option = /'(-[^' ]+)/.exec(text)?.[1];
+  switch (e.code) {
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+      return `unknown option ${option ?? text}`;
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
+      if (/ambiguous/.test(text) && option) {
+        return `${option} needs a value (a value that starts with "-" is written ${option}=<value>)`;
+      }
+      return option ? `${option} needs a value` : text;
+    case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
+      return `unexpected argument ${text.match(/'([^']*)'/)?.[1] ?? ""}`.trim();
+    default:
+      return text;
+  }
+}
+
+/** A tool's output for `--json`: the JSON value it holds, or the text itself when it is not JSON. */
+function parseOutput(output: string): unknown {
+  try {
+    return JSON.parse(output) as unknown;
+  } catch {
+    return output;
+  }
+}
+
+/**
+ * A `--data-dir` that does not exist is an error for commands that only read (a typo would
+ * otherwise list nothing), and one that is not a folder is an error for every command.
+ */
+async function checkDataDirFlag(dataDir: string, command: string): Promise<void> {
+  const info = await stat(dataDir).catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  });
+  if (info === undefined) {
+    if (CREATES_DATA_DIR.has(command)) return;
+    throw new UsageError(`--data-dir ${safeText(dataDir)} does not exist (nothing is installed there; check the path)`);
+  }
+  if (!info.isDirectory()) throw new UsageError(`--data-dir ${safeText(dataDir)} is not a folder`);
+}
+
+/** Commands that create the data directory when it is missing. */
+const CREATES_DATA_DIR: ReadonlySet<string> = new Set(["install", "keys", "sign"]);

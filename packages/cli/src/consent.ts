@@ -48,7 +48,11 @@ export interface ConsentPolicy {
 export function preGrantRefusal(request: LifecycleConsentRequest, policy: Pick<ConsentPolicy, "yes" | "grants">): string | undefined {
   if (policy.yes) return undefined;
   const granted = policy.grants?.get(request.pluginId);
-  if (!granted) return "not approved (non-interactive: pass --yes or a --grant file naming the permissions)";
+  if (!granted) {
+    // The refusal names what was asked, so a script's author knows what to pre-grant.
+    const asked = describePermissions(request.permissions, { dataFolder: request.dataFolder }).map((l) => escapeControlText(l));
+    return `not approved: ${asked.join(", ")} (non-interactive: pass --yes or a --grant file naming the permissions)`;
+  }
   const missing = missingPermissions(granted, request.permissions);
   if (isEmptyPermissions(missing)) return undefined;
   const lines = describePermissions(missing, { dataFolder: request.dataFolder });

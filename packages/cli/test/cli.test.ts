@@ -72,6 +72,9 @@ describe("clawft-plugin CLI (built binary)", { timeout: 240_000 }, () => {
     expect(refused.code).toBe(4);
     const lines = refused.stderr.trim().split("\n");
     expect(lines.at(-1)).toMatch(/^clawft-plugin: error: consent denied: .*non-interactive: pass --yes or a --grant file.*\[PLUGIN_CONSENT_DENIED\]$/);
+    // The refusal lists what was asked (so the script's author knows what to pre-grant).
+    expect(lines.at(-1)).toMatch(/not approved: .*shell: run shell commands/);
+    expect(lines.at(-1)).toMatch(/not approved: .*env: WEATHER_KEY/);
     expect(refused.stderr).not.toMatch(/\n\s+at /); // no stack trace without --debug
     expect(JSON.parse((await cli(["list", "--json"])).stdout)).toEqual([]);
     expect(await tree(join(dataDir, "plugins"))).toEqual([]);
@@ -171,13 +174,68 @@ describe("clawft-plugin CLI (built binary)", { timeout: 240_000 }, () => {
     );
     const refused = await cli(["install", dir, "--yes"]);
     expect(refused.code).toBe(6);
-    expect(refused.stderr).toMatch(/module too large: \d+ bytes uncompressed \(limit 307200\) \[PLUGIN_TOO_LARGE\]/);
+    // The refusal names the flag that raises the limit it hit.
+    expect(refused.stderr).toMatch(
+      /module too large: \d+ bytes uncompressed \(limit 307200\); raise it with --max-module-bytes <n> if you trust this plugin \[PLUGIN_TOO_LARGE\]/,
+    );
+    const gzipOnly = await cli(["install", dir, "--yes", "--max-module-bytes", "2000000"]);
+    expect(gzipOnly.stderr).toMatch(/bytes gzipped \(limit 122880\); raise it with --max-module-gzip-bytes <n>/);
     const raised = await cli(["install", dir, "--yes", "--max-module-bytes", "2000000", "--max-module-gzip-bytes", "2000000"]);
     expect(raised.code, raised.stderr).toBe(0);
     // The limits chosen at install carry over: the pinned module runs without repeating the flags.
     const greet = await cli(["run", "dev.clawft.example-js-plugin", "greet", '{"name":"Ola"}'], { EXAMPLE_GREETING: "Hej" });
     expect(greet.code, greet.stderr).toBe(0);
     expect(greet.stdout.trim()).toBe("Hej, Ola!");
+  });
+
+  it("command-line stumbles: clear data-dir, manifest-path, option and JSON errors; --json errors and outputs are JSON; a reinstall says so", async () => {
+    // A mistyped --data-dir: missing is an error for a reading command, a file is never a data dir.
+    const missing = await cli(["list", "--data-dir", join(tmp.path, "nope")]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr.trim()).toBe(`clawft-plugin: error: --data-dir ${join(tmp.path, "nope")} does not exist (nothing is installed there; check the path); see clawft-plugin list --help`);
+    await writeFile(join(tmp.path, "afile"), "x");
+    const file = await cli(["list", "--data-dir", join(tmp.path, "afile")]);
+    expect(file.code).toBe(2);
+    expect(file.stderr).toContain(`--data-dir ${join(tmp.path, "afile")} is not a folder`);
+    expect(file.stderr).not.toContain("ENOTDIR");
+
+    // The manifest instead of its folder.
+    const src = await folder("basic", { version: "0.2.0" });
+    const manifestArg = await cli(["install", join(src, "clawft.plugin.json")]);
+    expect(manifestArg.code).toBe(2);
+    expect(manifestArg.stderr).toContain(`is the manifest: pass the plugin folder that holds it (clawft-plugin install ${src})`);
+    expect(manifestArg.stderr).not.toMatch(/TAR|tar/);
+
+    // "see … --help" once; parseArgs errors in the CLI's words.
+    const noId = await cli(["info"]);
+    expect(noId.stderr.match(/--help/g)).toHaveLength(1);
+    const negative = await cli(["audit", "--limit", "-1"]);
+    expect(negative.code).toBe(2);
+    expect(negative.stderr).toContain('--limit needs a value (a value that starts with "-" is written --limit=<value>)');
+    const unknownFlag = await cli(["list", "--nope"]);
+    expect(unknownFlag.stderr).toContain("unknown option --nope");
+    expect(unknownFlag.stderr.match(/--help/g)).toHaveLength(1);
+
+    // Install, then reinstall the same version: not an "upgrade 0.2.0 -> 0.2.0".
+    expect((await cli(["install", src])).stdout).toMatch(/^installed com\.example\.weather 0\.2\.0 /);
+    const again = await cli(["install", src]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/^reinstalled com\.example\.weather 0\.2\.0 /);
+
+    // An unclosed quote reaches the CLI as broken JSON: said so, with the text received.
+    const broken = await cli(["run", "com.example.weather", "echo", '{"city":"Oslo}']);
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toContain("[json] must be valid JSON (the tool's parameters), got");
+
+    // --json: the output is the tool's JSON value, and an error is one JSON line on stderr.
+    const out = await cli(["run", "com.example.weather", "echo", '{"city":"Oslo"}', "--json"]);
+    expect(JSON.parse(out.stdout)).toEqual({ pluginId: "com.example.weather", tool: "echo", output: { city: "Oslo" } });
+    const notFound = await cli(["info", "com.example.none", "--json"]);
+    expect(notFound.code).toBe(3);
+    expect(notFound.stdout).toBe("");
+    expect(JSON.parse(notFound.stderr)).toEqual({
+      error: { code: "PLUGIN_NOT_FOUND", message: expect.stringMatching(/com\.example\.none/) as unknown, exitCode: 3 },
+    });
   });
 
   it("T41 an upgrade asks for the new permission only, and a grant file for just that one suffices", async () => {
