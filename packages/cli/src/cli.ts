@@ -15,6 +15,8 @@ import {
   type DownloadProgress,
 } from "@clawft/host";
 import { readAuditLog } from "./audit-log.js";
+import { buildPlugin, DEFAULT_LIMITS } from "./build.js";
+import { scaffoldPlugin } from "./scaffold.js";
 import { createConsentCallback, parsePreGrants, type PreGrants } from "./consent.js";
 import { formatBytes, jsonText, parseSince, safeText, table } from "./format.js";
 import { HELP, commandHelp } from "./help.js";
@@ -66,6 +68,9 @@ export function exitCodeFor(code: string | undefined): number {
     case "PLUGIN_KEY_INVALID":
     case "PLUGIN_INVALID":
     case "PLUGIN_FORBIDDEN_IMPORT":
+    case "CLI_BUILD_FAILED":
+    case "CLI_BUILD_NOT_JS":
+    case "MANIFEST_INVALID":
       return EXIT.INVALID_PLUGIN;
     case "PLUGIN_DOWNLOAD_FAILED":
       return EXIT.DOWNLOAD_FAILED;
@@ -76,6 +81,7 @@ export function exitCodeFor(code: string | undefined): number {
     case "PLUGIN_NO_SPACE":
       return EXIT.NO_SPACE;
     case "CLI_USAGE":
+    case "CLI_SCAFFOLD_EXISTS":
     case "PLUGIN_OPTIONS_INVALID":
       return EXIT.USAGE;
     case undefined:
@@ -142,6 +148,8 @@ const SPECS = {
   audit: { ...COMMON, plugin: { type: "string" }, since: { type: "string" }, limit: { type: "string" } },
   keys: { ...COMMON, name: { type: "string" }, scope: { type: "string", multiple: true } },
   sign: { ...COMMON, key: { type: "string" } },
+  new: { ...COMMON, lang: { type: "string" }, id: { type: "string" } },
+  build: { ...COMMON, entry: { type: "string" }, minify: { type: "boolean" } },
 } as const satisfies Record<string, ParseArgsConfig["options"]>;
 
 type Command = keyof typeof SPECS;
@@ -435,6 +443,41 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
                 ),
               ]),
             ),
+          );
+        }
+        return EXIT.OK;
+      }
+      case "new": {
+        const dir = need(0, "<dir>");
+        noMore(1);
+        const lang = typeof values.lang === "string" ? values.lang : "ts";
+        if (lang !== "ts" && lang !== "js") throw new UsageError(`--lang must be ts or js, not ${JSON.stringify(safeText(lang))}`);
+        const made = await scaffoldPlugin(dir, { lang, ...(typeof values.id === "string" ? { id: values.id } : {}) });
+        if (json) out(jsonText(made, 2));
+        else {
+          out(`created ${made.id} in ${safeText(made.dir)}: ${made.files.join(", ")}`);
+          out(`next: cd ${safeText(dir)} && clawft-plugin build && clawft-plugin install .`);
+        }
+        return EXIT.OK;
+      }
+      case "build": {
+        noMore(1);
+        const dir = positionals[0] ?? ".";
+        const built = await buildPlugin(dir, {
+          ...(typeof values.entry === "string" ? { entry: values.entry } : {}),
+          ...(values.minify === true ? { minify: true } : {}),
+        });
+        for (const w of built.warnings) err(`clawft-plugin: warning: ${safeText(w, 500)}`);
+        const fits = built.bytes <= DEFAULT_LIMITS.bytes && built.gzipBytes <= DEFAULT_LIMITS.gzipBytes;
+        if (!fits) {
+          err(
+            `clawft-plugin: warning: ${built.main} is over the default install limits (${DEFAULT_LIMITS.bytes} bytes, ${DEFAULT_LIMITS.gzipBytes} gzipped): installing it needs --max-module-bytes / --max-module-gzip-bytes`,
+          );
+        }
+        if (json) out(jsonText({ ...built, limits: DEFAULT_LIMITS, fitsDefaultLimits: fits }, 2));
+        else {
+          out(
+            `built ${safeText(built.main)} from ${safeText(built.entry)}: ${formatBytes(built.bytes)} (${formatBytes(built.gzipBytes)} gzipped; default limits ${formatBytes(DEFAULT_LIMITS.bytes)} / ${formatBytes(DEFAULT_LIMITS.gzipBytes)})`,
           );
         }
         return EXIT.OK;

@@ -40,6 +40,8 @@ Commands:
   audit                       show the audit log (--plugin <id>, --since <time>, --limit <n>)
   keys add|list|remove        manage trusted Ed25519 signing keys
   sign <folder> --key <pem>   (plugin authors) write clawft.plugin.sig for a plugin folder
+  new <dir> [--lang ts|js]    (plugin authors) create a JS/TS plugin: manifest, source, test
+  build [dir]                 (plugin authors) bundle a JS/TS plugin into its manifest's "main"
 
 Run "clawft-plugin <command> --help" for the options of a command.
 
@@ -131,6 +133,28 @@ trust the matching public key with "clawft-plugin keys add".
 Create a key pair with OpenSSL:
   openssl genpkey -algorithm ed25519 -out signing-key.pem
   openssl pkey -in signing-key.pem -pubout -out signing-key.pub.pem
+
+${COMMON}`,
+  new: `Usage: clawft-plugin new <dir> [--lang ts|js] [--id <id>] [--json]
+
+For plugin authors: creates a JS or TypeScript plugin in a new (or empty) folder: a manifest
+with "runtime": "js" and no permissions (add what the plugin needs), src/plugin.ts (or .js)
+with two tools, test/plugin.test.mjs (runs the built plugin in a real host with node --test),
+package.json and tsconfig.json.
+  --lang ts|js     the source language (default ts)
+  --id <id>        the plugin id (default dev.local.<folder name>)
+
+${COMMON}`,
+  build: `Usage: clawft-plugin build [dir] [--entry <file>] [--minify] [--json]
+
+For plugin authors: bundles a JS/TS plugin (default: the current folder) with esbuild into the
+one CommonJS file its manifest's "main" names; the folder is then installable
+("clawft-plugin install <dir>"). The bundle may import only "host" (the clawft:plugin world's
+import): Node built-ins and unresolved packages fail the build. Prints the bundle's size
+against the default install limits.
+  --entry <file>   the source entry (default: src/plugin.ts, src/plugin.js, src/index.ts or
+                   src/index.js, the first that exists)
+  --minify         minify the bundle
 
 ${COMMON}`,
   keys: `Usage: clawft-plugin keys add <public key | key file> [--name <label>] [--scope <pattern>]...
