@@ -64,6 +64,7 @@ async function run(job: Job): Promise<JobResult> {
     case "noop": {
       const side = opener(job.side);
       const plugin = await side.open(readFileSync(job.wasm));
+      await plugin.check();
       for (let i = 0; i < 200; i++) await plugin.echo();
       const us: number[] = [];
       for (let i = 0; i < job.calls; i++) {
@@ -78,6 +79,7 @@ async function run(job: Job): Promise<JobResult> {
     case "hostcall": {
       const side = opener(job.side);
       const plugin = await side.open(readFileSync(job.wasm));
+      await plugin.check();
       await plugin.hostCalls(Math.min(job.callsPerRep, 100));
       const perCall: number[] = [];
       for (let r = 0; r < job.reps; r++) {
@@ -98,7 +100,9 @@ async function run(job: Job): Promise<JobResult> {
       const cachedBytes = readFileSync(job.cached);
       // Extism keeps no compile cache: its cached load is createPlugin with a compiled module.
       const cached: Uint8Array | WebAssembly.Module = isExtism(job.side) ? await WebAssembly.compile(cachedBytes) : cachedBytes;
-      await (await side.open(cached)).close(); // warms the load path (and clawft's compile cache)
+      const warm = await side.open(cached); // warms the load path (and clawft's compile cache)
+      await warm.check();
+      await warm.close();
       const cachedMs: number[] = [];
       for (let i = 0; i < job.cachedLoads; i++) {
         await sleep(job.gapMs);
@@ -123,7 +127,7 @@ async function run(job: Job): Promise<JobResult> {
       const side = opener(job.side);
       const bytes = readFileSync(job.wasm);
       const warm = await side.open(bytes);
-      await warm.echo();
+      await warm.check();
       await warm.close();
       const before = await settledRss(500);
       const plugins: PeerPlugin[] = [];
@@ -146,6 +150,7 @@ async function run(job: Job): Promise<JobResult> {
         await plugin.echo();
         plugins.push(plugin);
       }
+      await plugins[0]?.check();
       const result: JobResult = {};
       if (job.idleTimeoutMs === undefined) {
         // `calls` calls at once, spread evenly. clawft queues per plugin itself; Extism

@@ -14,7 +14,13 @@ export interface PeerPlugin {
   echo(): Promise<void>;
   /** The guest calls its host function `count` times in one call. */
   hostCalls(count: number): Promise<void>;
+  /** Throws unless `echo` answers `null` and a host-call loop answers its count: a bench of a broken guest measures nothing. */
+  check(): Promise<void>;
   close(): Promise<void>;
+}
+
+function expectAnswer(what: string, got: unknown, want: unknown): void {
+  if (got !== want) throw new Error(`${what} answered ${JSON.stringify(got)}, not ${JSON.stringify(want)}`);
 }
 
 const quiet = { error() {}, warn() {}, info() {}, debug() {}, trace() {} };
@@ -38,6 +44,15 @@ export async function loadClawft(host: Host, wasm: Uint8Array, name = "guest"): 
     },
     async hostCalls(count) {
       await plugin.executeTool("env", [count, BENCH_VAR]);
+    },
+    async check() {
+      // tool-basic has echo, slow-host-call has env: check the tool this guest has.
+      const tools = plugin.describe().tools.map((t) => t.name);
+      if (tools.includes("echo")) expectAnswer("clawft echo", await plugin.executeTool("echo", null), null);
+      if (tools.includes("env")) {
+        expectAnswer("clawft env [3]", await plugin.executeTool("env", [3, BENCH_VAR]), 3);
+        expectAnswer("clawft host calls served", plugin.usage.hostCalls, 3);
+      }
     },
     close: () => plugin.close(),
   };
@@ -72,6 +87,20 @@ export async function loadExtism(side: ExtismSide, wasm: Uint8Array | WebAssembl
     },
     async hostCalls(count) {
       await plugin.call("env", String(count));
+    },
+    async check() {
+      expectAnswer(`${side} echo`, (await plugin.call("echo", "null"))?.text(), "null");
+      let served = 0;
+      const counting = await create(
+        { wasm: [item] },
+        { useWasi: false, runInWorker: true, logger: quietConsole, functions: { "extism:host/user": { get_env: ((c: never, a: bigint) => (served++, getEnv(c, a))) as never } } },
+      );
+      try {
+        expectAnswer(`${side} env 3`, (await counting.call("env", "3"))?.text(), "3");
+        expectAnswer(`${side} host calls served`, served, 3);
+      } finally {
+        await counting.close();
+      }
     },
     close: () => plugin.close(),
   };
