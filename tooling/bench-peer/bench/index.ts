@@ -72,10 +72,22 @@ function runJob(job: Job): Promise<JobResult | undefined> {
   });
 }
 
-/** One busy-looping neighbour process (a second runnable thread on the 2-core machine). */
+/**
+ * One busy-looping neighbour process (a second runnable thread on the 2-core machine). It
+ * checks every ~10 ms that this process is still its parent and exits once it is not, so an
+ * interrupted bench never leaves a spinning process behind on a shared machine.
+ */
 function startNeighbour(): ChildProcess {
-  return spawn(process.execPath, ["-e", "for (;;) {}"], { stdio: "ignore" });
+  const loop = `const parent = ${process.pid}; for (;;) { for (let i = 0; i < 1e7; i++); if (process.ppid !== parent) process.exit(0); }`;
+  const child = spawn(process.execPath, ["-e", loop], { stdio: "ignore" });
+  neighbours.add(child);
+  child.once("exit", () => neighbours.delete(child));
+  return child;
 }
+const neighbours = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of neighbours) child.kill("SIGKILL");
+});
 
 function stopNeighbour(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {

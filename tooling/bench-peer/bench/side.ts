@@ -190,6 +190,8 @@ async function run(job: Job): Promise<JobResult> {
 
 const job = JSON.parse(process.argv[2] ?? "null") as Job | null;
 if (job) {
+  // The bench that started this process is gone (interrupted): stop too, workers and all.
+  process.once("disconnect", () => process.exit(1));
   run(job).then(
     (result) => {
       process.send?.({ ok: true, result });
