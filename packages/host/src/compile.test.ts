@@ -103,3 +103,34 @@ describe("ComponentCompiler load work", () => {
     await expect(new ComponentCompiler(undefined, 2, loader).compile(await buildFixture("trap"), options)).rejects.toMatchObject({ code: "PLUGIN_CLOSED" });
   });
 });
+
+describe("ComponentCompiler disk cache", () => {
+  it("T85 a cache entry whose file was altered is rebuilt from the component, never run; the entry is rewritten", { timeout: 120_000 }, async () => {
+    const { mkdtemp, readdir, readFile, rm, writeFile } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const dir = await mkdtemp(join(tmpdir(), "clawft-compile-cache-"));
+    try {
+      const wasm = await buildFixture("tool-basic");
+      const first = new ComponentCompiler(dir, 2);
+      await first.compile(wasm, options);
+      const [entry] = (await readdir(dir)).filter((n) => !n.startsWith("."));
+      expect(entry).toBeDefined();
+      const index = JSON.parse(await readFile(join(dir, entry!, "index.json"), "utf8")) as { files: Record<string, string> };
+      const core = Object.keys(index.files).find((n) => n.endsWith(".wasm"))!;
+      const original = await readFile(join(dir, entry!, core));
+      // An attacker's (or a bad disk's) version of a metered core module: same size, one byte changed.
+      const altered = Buffer.from(original);
+      altered[altered.length - 1] = (altered[altered.length - 1] ?? 0) ^ 0xff;
+      await writeFile(join(dir, entry!, core), altered);
+
+      const second = new ComponentCompiler(dir, 2);
+      const compiled = await second.compile(wasm, options);
+      expect(Object.keys(compiled.modules)).toContain(core);
+      // Rebuilt from the component: the entry holds the metered module again, not the altered bytes.
+      expect(Buffer.compare(await readFile(join(dir, entry!, core)), original)).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -47,6 +47,6 @@ export {
   type PermissionSet,
 } from "./permissions.js";
 export type { DownloadProgress } from "./download.js";
-export { runInstalledTool } from "./run.js";
+export { compileCacheFolder, runInstalledTool, type RunInstalledToolOptions } from "./run.js";
 export { parsePrivateKey, signPluginFolder } from "./sign.js";
 export { formatConsentRequest } from "./consent-format.js";

@@ -57,3 +57,27 @@ describe("state safety (T70, T75)", () => {
     await expect(readJsonFile(join(tmp.path, "linked.json"))).rejects.toMatchObject({ code: "PLUGIN_STATE_UNSAFE" });
   });
 });
+
+describe("the compile cache folder (T86)", () => {
+  it("T86 the compile cache is created 0700 and refused when it is a symlink or writable by group/others", async () => {
+    const { stat } = await import("node:fs/promises");
+    const { compileCacheFolder } = await import("./run.js");
+    const dataDir = join(tmp.path, "data");
+    await mkdir(dataDir, { mode: 0o700 });
+    const cache = compileCacheFolder(dataDir);
+    expect(cache).toBe(join(dataDir, "cache"));
+    await expect(checkStateFolder(cache, "compile cache", true)).resolves.toBe(true);
+    expect((await stat(cache)).mode & 0o777).toBe(0o700);
+    await chmod(cache, 0o775);
+    await expect(checkStateFolder(cache, "compile cache", true)).rejects.toMatchObject({
+      code: "PLUGIN_STATE_UNSAFE",
+      message: expect.stringMatching(/compile cache .* is writable by its group/) as unknown,
+    });
+    const elsewhere = join(tmp.path, "elsewhere");
+    await mkdir(elsewhere, { mode: 0o700 });
+    const linked = compileCacheFolder(join(tmp.path, "data2"));
+    await mkdir(join(tmp.path, "data2"), { mode: 0o700 });
+    await symlink(elsewhere, linked);
+    await expect(checkStateFolder(linked, "compile cache", true)).rejects.toMatchObject({ code: "PLUGIN_STATE_UNSAFE" });
+  });
+});
