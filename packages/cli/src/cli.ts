@@ -17,6 +17,8 @@ import {
 import { readAuditLog } from "./audit-log.js";
 import { buildPlugin, DEFAULT_LIMITS } from "./build.js";
 import { scaffoldPlugin } from "./scaffold.js";
+import { auditDevNetwork, devNetworkWarning, devResolver, parseDevNetwork, usesDevNetwork } from "./dev-network.js";
+import { runFromFolder } from "./run-folder.js";
 import { createConsentCallback, parsePreGrants, type PreGrants } from "./consent.js";
 import { formatBytes, jsonText, parseSince, safeText, table } from "./format.js";
 import { HELP, commandHelp } from "./help.js";
@@ -141,7 +143,14 @@ const SPECS = {
   },
   list: { ...COMMON },
   info: { ...COMMON },
-  run: { ...COMMON, ...CONSENT, ...LIMITS },
+  run: {
+    ...COMMON,
+    ...CONSENT,
+    ...LIMITS,
+    dir: { type: "string" },
+    "allow-private-cidr": { type: "string", multiple: true },
+    resolve: { type: "string", multiple: true },
+  },
   permissions: { ...COMMON },
   revoke: { ...COMMON, version: { type: "string" } },
   remove: { ...COMMON, "keep-data": { type: "boolean" } },
@@ -388,20 +397,52 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         return EXIT.OK;
       }
       case "run": {
-        const id = need(0, "<id>");
-        const tool = need(1, "<tool>");
-        noMore(3);
-        const params = positionals[2] ?? "{}";
+        const folder = typeof values.dir === "string" ? values.dir : undefined;
+        // `run <id> <tool> [json]`, or the dev loop `run --dir <folder> <tool> [json]`.
+        const first = folder === undefined ? 1 : 0;
+        const id = folder === undefined ? need(0, "<id>") : undefined;
+        const tool = need(first, "<tool>");
+        noMore(first + 2);
+        const params = positionals[first + 1] ?? "{}";
         try {
           JSON.parse(params);
         } catch {
           throw new UsageError(`[json] must be valid JSON (the tool's parameters), got ${JSON.stringify(safeText(params, 80))}: quote it for the shell, e.g. '{"city":"Oslo"}'`);
         }
+        const dev = parseDevNetwork(
+          (values["allow-private-cidr"] as unknown as string[] | undefined) ?? [],
+          (values.resolve as unknown as string[] | undefined) ?? [],
+        );
+        const resolveHost = devResolver(dev);
+        const network = {
+          ...(dev.allowPrivateCidrs.length > 0 ? { allowPrivateCidrs: dev.allowPrivateCidrs } : {}),
+          ...(resolveHost === undefined ? {} : { resolve: resolveHost }),
+        };
         try {
-          const opened = await manager.open(id, { approve });
-          const output = await runInstalledTool(manager, opened, tool, params);
+          let output: string;
+          let pluginId: string;
+          if (folder === undefined) {
+            const opened = await manager.open(id as string, { approve });
+            pluginId = opened.record.id;
+            if (usesDevNetwork(dev)) {
+              err(`clawft-plugin: warning: ${safeText(devNetworkWarning(dev, pluginId), 1000)}`);
+              await auditDevNetwork(manager.auditLogPath, dev, pluginId);
+            }
+            output = await runInstalledTool(manager, opened, tool, params, network);
+          } else {
+            ({ output, pluginId } = await runFromFolder(folder, tool, params, {
+              dataDir,
+              approve,
+              network,
+              onDevNetwork: async (id) => {
+                err(`clawft-plugin: warning: ${safeText(devNetworkWarning(dev, id), 1000)}`);
+                await auditDevNetwork(manager.auditLogPath, dev, id);
+              },
+              devNetwork: usesDevNetwork(dev),
+            }));
+          }
           // --json: the output as the JSON value the tool returned (text that is not JSON stays a string).
-          if (json) out(jsonText({ pluginId: id, tool, output: parseOutput(output) }));
+          if (json) out(jsonText({ pluginId, tool, output: parseOutput(output) }));
           // The tool's text, on one line: a plugin cannot forge CLI lines or drive the terminal.
           else out(escapeControlText(output));
         } catch (error) {
@@ -564,7 +605,8 @@ function signatureText(s: { status: string; keyName?: string }): string {
 
 /** Adds the consent refusal reason to a consent error (the callback knows why it refused). */
 function withRefusal(error: unknown, refusal: string | undefined): unknown {
-  if (refusal && LifecycleError.isInstance(error) && error.code === "PLUGIN_CONSENT_DENIED") {
+  // The manager's (installed plugins) and the host's (`run --dir`) consent errors alike.
+  if (refusal && ClawftError.isInstance(error) && error.code === "PLUGIN_CONSENT_DENIED") {
     return new LifecycleError("PLUGIN_CONSENT_DENIED", `${error.message}: ${refusal}`, { cause: error });
   }
   return error;

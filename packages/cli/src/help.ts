@@ -86,11 +86,20 @@ for and approved.
 
 ${COMMON}`,
   run: `Usage: clawft-plugin run <id> <tool> [json] [options]
+       clawft-plugin run --dir <folder> <tool> [json] [options]
 
 Verifies the installed files against the sha256 recorded at install (a changed file is
 refused, exit 5), asks for any permission not yet approved for this version, then runs the
 tool with the JSON parameters (default {}) and prints its output. Every host call the plugin
-makes is appended to the audit log (<data-dir>/audit.jsonl).
+makes is appended to the audit log (<data-dir>/audit.jsonl). Compiled code is cached in
+<data-dir>/cache/.
+  --dir <folder>               the dev loop: run the plugin in <folder> without installing it;
+                               every permission it asks for needs --yes, --grant or the prompt
+                               each time (nothing is stored); relative grants live in <folder>
+Dev-only network flags (each prints a warning and is recorded in the audit log):
+  --allow-private-cidr <cidr>  let the plugin reach private addresses in <cidr> (repeatable)
+  --resolve <host>=<address>   answer <host> with <address> instead of DNS (repeatable), e.g.
+                               --resolve api.example.com=127.0.0.1 for a local test server
 
 ${CONSENT}
 
