@@ -46,7 +46,7 @@ describe("run's compile cache in the data dir (built binary)", { timeout: 240_00
     expect(first.code, first.stderr).toBe(0);
     const cache = join(dataDir, "cache");
     expect((await stat(cache)).mode & 0o777).toBe(0o700);
-    const entries = (await readdir(cache)).filter((n) => !n.startsWith("."));
+    const entries = (await readdir(cache)).filter((n) => !n.startsWith(".") && n !== "checked");
     expect(entries).toHaveLength(1);
     const entry = join(cache, entries[0]!);
     const core = (await readdir(entry)).find((n) => n.endsWith(".wasm"))!;
@@ -78,5 +78,29 @@ describe("run's compile cache in the data dir (built binary)", { timeout: 240_00
     const fixed = await cli(["run", "com.example.weather", "echo", '{"ok":true}']);
     expect(fixed.code, fixed.stderr).toBe(0);
     expect(JSON.parse(fixed.stdout)).toEqual({ ok: true });
+  });
+
+  it("T89 a world-check verdict is cached for the next run only for the same bytes: a component with a forbidden import is still refused", async () => {
+    await installBasic();
+    expect((await cli(["run", "com.example.weather", "echo", "{}"])).code).toBe(0);
+    const checked = join(dataDir, "cache", "checked");
+    expect(await readdir(checked)).toHaveLength(1);
+    const hostile = await writePluginFolder(
+      join(tmp.path, "wasi"),
+      pluginFiles({
+        manifest: manifestFor({ id: "com.example.wasi", tools: ["echo"] }),
+        module: Buffer.from(await buildFixture("wasi-import")),
+      }),
+    );
+    expect((await cli(["install", hostile])).code).toBe(0); // installs never compile
+    for (let i = 0; i < 2; i++) {
+      const refused = await cli(["run", "com.example.wasi", "echo", "{}"]);
+      expect(refused.code).toBe(6);
+      expect(refused.stderr).toContain("[PLUGIN_FORBIDDEN_IMPORT]");
+    }
+    expect(await readdir(checked)).toHaveLength(1);
+    // The first plugin's next run (from its verdict and compiled entry) still works.
+    const again = await cli(["run", "com.example.weather", "echo", '{"ok":1}']);
+    expect(JSON.parse(again.stdout)).toEqual({ ok: 1 });
   });
 });

@@ -134,3 +134,29 @@ describe("ComponentCompiler disk cache", () => {
     }
   });
 });
+
+describe("world-check verdicts in the disk cache", () => {
+  it("T89 a verdict is bound to the component's sha256 and the wasi mode; without a cacheDir nothing is recorded", async () => {
+    const { mkdtemp, readdir, rm } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const dir = await mkdtemp(join(tmpdir(), "clawft-verdicts-"));
+    try {
+      const digest = "a".repeat(64);
+      const first = new ComponentCompiler(dir, 2);
+      expect(await first.passedWorldCheck(digest, "refuse")).toBe(false);
+      await first.recordWorldCheck(digest, "refuse");
+      // A new compiler (the next process) sees the record; another digest or mode does not.
+      const next = new ComponentCompiler(dir, 2);
+      expect(await next.passedWorldCheck(digest, "refuse")).toBe(true);
+      expect(await next.passedWorldCheck("b".repeat(64), "refuse")).toBe(false);
+      expect(await next.passedWorldCheck(digest, "deny")).toBe(false);
+      expect(await readdir(join(dir, "checked"))).toHaveLength(1);
+      const memoryOnly = new ComponentCompiler(undefined, 2);
+      await memoryOnly.recordWorldCheck(digest, "refuse");
+      expect(await memoryOnly.passedWorldCheck(digest, "refuse")).toBe(false);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

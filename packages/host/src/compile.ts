@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { access, mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { debuglog } from "node:util";
@@ -145,6 +145,35 @@ export class ComponentCompiler {
 
   clear(): void {
     this.memory.clear();
+  }
+
+  /**
+   * Whether the on-disk cache records that a component with this sha256 passed the world check
+   * under this `wasi` mode (so a new host, e.g. the next `clawft-plugin run`, skips the load
+   * worker's check: ~300 ms). The record is a file named by the sha256 of the pipeline, the
+   * `wasi` mode and the component's digest: another component, another mode or another pipeline
+   * never matches it (T89). It is trusted as the compiled entries beside it are: the cache folder
+   * must be writable only by the host's user (see `HostOptions.cacheDir`).
+   */
+  async passedWorldCheck(digest: string, wasi: string): Promise<boolean> {
+    if (!this.cacheDir) return false;
+    return access(join(this.cacheDir, "checked", this.checkKey(digest, wasi))).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /** Records a passed world check in the on-disk cache (best effort: a failed write only costs a re-check). */
+  async recordWorldCheck(digest: string, wasi: string): Promise<void> {
+    if (!this.cacheDir) return;
+    const dir = join(this.cacheDir, "checked");
+    await mkdir(dir, { recursive: true })
+      .then(() => writeFile(join(dir, this.checkKey(digest, wasi)), ""))
+      .catch((error: unknown) => debug("world-check record failed %s: %o", digest, error));
+  }
+
+  private checkKey(digest: string, wasi: string): string {
+    return sha256(`world-check\0${PIPELINE_VERSION}\0${JCO_VERSION}\0${wasi}\0${digest}`);
   }
 
   /** Whether a compiled component for these bytes and options is in the memory cache. */

@@ -202,8 +202,12 @@ class PluginHost implements Host {
       // The world check's verdict depends only on the bytes: a component that passed once is not re-checked.
       const digest = createHash("sha256").update(wasm).digest("hex");
       if (!this.validated.has(digest)) {
-        // In the load worker: the scan and jco's decoder never run on this thread.
-        await this.loader.check(wasm, pluginId, this.options.wasi);
+        // A verdict recorded in the on-disk cache (cacheDir) counts too (T89).
+        if (!(await this.compiler.passedWorldCheck(digest, this.options.wasi))) {
+          // In the load worker: the scan and jco's decoder never run on this thread.
+          await this.loader.check(wasm, pluginId, this.options.wasi);
+          await this.compiler.recordWorldCheck(digest, this.options.wasi);
+        }
         this.validated.add(digest);
       }
       const t1 = performance.now();

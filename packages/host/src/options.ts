@@ -76,8 +76,9 @@ export interface HostOptions {
   logger?: HostLogger;
   /**
    * A folder for the compiled-component cache (transpiled glue and metered core
-   * modules, keyed by sha256 of the component plus the metering options). Must be
-   * writable only by the host's user.
+   * modules, keyed by sha256 of the component plus the metering options) and for the
+   * world-check verdicts of components that passed it (keyed by their sha256 and the
+   * `wasi` mode). Must be writable only by the host's user: its entries run unchecked.
    * @default none (in-memory cache only)
    */
   cacheDir?: string;
