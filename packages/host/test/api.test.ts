@@ -316,8 +316,10 @@ describe("compile cache", () => {
       const a = testHost({ cacheDir: dir.path });
       const p = await a.host.load({ manifest: manifest("test.cache.a"), wasm: await fixture("tool-basic") });
       await a.host.close();
-      const entries = (await readdir(dir.path)).filter((n) => !n.startsWith("."));
+      // One compiled entry (plus `checked/`, the world-check verdicts).
+      const entries = (await readdir(dir.path)).filter((n) => !n.startsWith(".") && n !== "checked");
       expect(entries.length).toBe(1);
+      expect(await readdir(join(dir.path, "checked"))).toHaveLength(1);
       const entry = join(dir.path, entries[0] as string);
       expect((await readdir(entry)).sort()).toEqual(expect.arrayContaining(["glue.js", "index.json", "plugin.core.wasm"]));
       const b = testHost({ cacheDir: dir.path });
