@@ -22,7 +22,9 @@ export type PluginErrorCode =
   | "PLUGIN_TOO_MANY_INSTANCES"
   | "PLUGIN_TOO_MANY_MEMORIES"
   | "PLUGIN_TOO_MANY_TABLES"
-  | "PLUGIN_CLOSED";
+  | "PLUGIN_CLOSED"
+  | "PLUGIN_JS_ENGINE_MISSING"
+  | "PLUGIN_JS_ENGINE_TAMPERED";
 
 export interface PluginErrorOptions extends ClawftErrorOptions {
   pluginId?: string;

@@ -8,12 +8,15 @@ import {
   type PluginManifest,
   type ResourceLimits,
   diffPermissions,
+  manifestEntryFile,
+  manifestRuntime,
   parseManifestWithWarnings,
 } from "@clawft/sandbox-policy";
 import { SandboxedFileSystem } from "@clawft/sandbox-fs";
 import { SandboxedHttpClient } from "@clawft/sandbox-http";
 import { ComponentCompiler, type CompiledComponent } from "./compile.js";
 import { PluginError } from "./errors.js";
+import { decodeJsPayload, loadJsEngine, type JsEngine } from "./js-engine.js";
 import { moduleSizeProblemAsync } from "./module-size.js";
 import { HostCallHandler, type HostCallSession, type PluginFileSystem, type PluginHttpClient } from "./host-calls.js";
 import {
@@ -34,7 +37,7 @@ import { raceWallClock } from "./runtime/wall-clock.js";
 import { IdleTracker } from "./runtime/idle-tracker.js";
 import { publishWorkerEvent } from "./runtime/spare-workers.js";
 import type { InstanceLimitCode, InstanceLimits } from "./runtime/meter.js";
-import type { FaultInfo } from "./runtime/protocol.js";
+import type { FaultInfo, JsPayload } from "./runtime/protocol.js";
 
 const debug = debuglog("clawft");
 /** Guest text arriving from a worker, cut again on the main thread (the worker already cut it to 4 KiB). */
@@ -48,12 +51,31 @@ const STARTUP_ALLOWANCE_MS = 10_000;
 /** Largest params-json sent to a guest (it must also fit in the guest's memory, 16 MiB by default). */
 const MAX_PARAMS_CHARS = 8 * 1024 * 1024;
 
-/** What `load` takes. */
-export interface LoadInput {
-  /** The manifest (`clawft.plugin.json`) as an object or JSON text. */
-  manifest: unknown;
+/** What `load` takes: a component plugin's bytes (`wasm`) or a js plugin's bundled JS (`js`), as its manifest's `runtime` says. */
+export type LoadInput = ComponentLoadInput | JsLoadInput;
+
+/** `load` of a plugin whose manifest has no `runtime` or `"runtime": "component"`. */
+export interface ComponentLoadInput extends LoadInputBase {
   /** The component's bytes. */
   wasm: Uint8Array;
+  js?: never;
+}
+
+/**
+ * `load` of a plugin whose manifest says `"runtime": "js"`: its bundled JS (one CommonJS
+ * file; `require("host")` is the world's host import, `module.exports.plugin` the plugin),
+ * run by the host's JS engine (see the `jsEngine` option).
+ */
+export interface JsLoadInput extends LoadInputBase {
+  /** The bundled JS: text, or its UTF-8 bytes (what the size limits and the signature cover). */
+  js: string | Uint8Array;
+  wasm?: never;
+}
+
+/** What every `load` input has. */
+export interface LoadInputBase {
+  /** The manifest (`clawft.plugin.json`) as an object or JSON text. */
+  manifest: unknown;
   /** Permissions the user already approved (the shape of `permissions`). */
   approvals?: Approvals;
   /**
@@ -109,7 +131,7 @@ export interface Plugin {
 /** A plugin host. */
 export interface Host {
   load(input: LoadInput): Promise<Plugin>;
-  /** Loads `clawft.plugin.json` and its `wasm_module` from a folder. */
+  /** Loads `clawft.plugin.json` and its `wasm_module` (or, for `"runtime": "js"`, its `main`) from a folder. */
   loadFromDirectory(dir: string, options?: { approvals?: Approvals }): Promise<Plugin>;
   /** Closes every plugin this host loaded. */
   close(): Promise<void>;
@@ -129,6 +151,9 @@ class PluginHost implements Host {
   /** Workers started ahead of need; shared by this host's plugins, each worker given to one plugin only. */
   private readonly workers: SpareWorkers;
 
+  /** The JS engine (checked against its digest), once a js plugin asked for it. */
+  private engine: Promise<JsEngine> | undefined;
+
   /** The worker thread that checks, transpiles and meters this host's uncached components (T62). */
   private readonly loader = new LoadWorker();
 
@@ -146,24 +171,60 @@ class PluginHost implements Host {
       throw new PluginError("PLUGIN_INVALID_MANIFEST", `cannot read ${join(root, "clawft.plugin.json")}`, { cause });
     });
     const { manifest } = this.parseManifest(text);
-    if (!manifest.wasm_module) {
-      throw new PluginError("PLUGIN_INVALID_MANIFEST", "invalid plugin manifest: wasm_module: required to load from a folder", {
+    const js = manifestRuntime(manifest) === "js";
+    const field = js ? "main" : "wasm_module";
+    const entry = manifestEntryFile(manifest);
+    if (!entry) {
+      throw new PluginError("PLUGIN_INVALID_MANIFEST", `invalid plugin manifest: ${field}: required to load from a folder`, {
         pluginId: manifest.id,
       });
     }
-    // The module must live inside the plugin folder (no absolute path, no `..`, no symlink out).
-    const wasmPath = await realpath(resolvePath(root, manifest.wasm_module)).catch((cause: unknown) => {
-      throw new PluginError("PLUGIN_INVALID", `wasm_module not found: ${manifest.wasm_module ?? ""}`, { cause });
+    // The entry file must live inside the plugin folder (no absolute path, no `..`, no symlink out).
+    const entryPath = await realpath(resolvePath(root, entry)).catch((cause: unknown) => {
+      throw new PluginError("PLUGIN_INVALID", `${field} not found: ${entry}`, { cause });
     });
-    if (isAbsolute(manifest.wasm_module) || !wasmPath.startsWith(root + sep)) {
-      throw new PluginError("PLUGIN_INVALID_MANIFEST", "invalid plugin manifest: wasm_module: must be a path inside the plugin folder", {
+    if (isAbsolute(entry) || !entryPath.startsWith(root + sep)) {
+      throw new PluginError("PLUGIN_INVALID_MANIFEST", `invalid plugin manifest: ${field}: must be a path inside the plugin folder`, {
         pluginId: manifest.id,
       });
     }
-    const wasm = await readFile(wasmPath);
-    const input: LoadInput = { manifest: text, wasm, baseDir: root };
+    const bytes = await readFile(entryPath);
+    const input: LoadInput = js ? { manifest: text, js: bytes, baseDir: root } : { manifest: text, wasm: bytes, baseDir: root };
     if (opts.approvals) input.approvals = opts.approvals;
     return this.load(input);
+  }
+
+  /**
+   * The bundled JS of a js plugin (undefined for a component plugin). The input must carry
+   * the kind of code the manifest's runtime says: a component passed for a js manifest (or
+   * JS for a component manifest) is refused, never run as the other kind.
+   */
+  private jsPayloadOf(input: LoadInput, manifest: PluginManifest): { text: string; bytes: Uint8Array } | undefined {
+    const pluginId = manifest.id;
+    const runtime = manifestRuntime(manifest);
+    if (runtime === "js") {
+      if (input.wasm !== undefined) {
+        throw new PluginError("PLUGIN_INVALID", 'manifest says "runtime": "js": pass its bundled JS as js, not wasm', { pluginId });
+      }
+      if (input.js === undefined) throw new PluginError("PLUGIN_INVALID", "js must be a string or a Uint8Array", { pluginId });
+      return decodeJsPayload(input.js, pluginId);
+    }
+    if (input.js !== undefined) {
+      throw new PluginError("PLUGIN_INVALID", 'js needs a manifest with "runtime": "js" (this one runs a component: pass wasm)', { pluginId });
+    }
+    return undefined;
+  }
+
+  /** The host's JS engine, fetched and checked once (a failure is not kept: a later load tries again). */
+  private jsEngine(): Promise<JsEngine> {
+    if (!this.engine) {
+      const pending = loadJsEngine(this.options.jsEngine);
+      this.engine = pending;
+      pending.catch(() => {
+        if (this.engine === pending) this.engine = undefined;
+      });
+    }
+    return this.engine;
   }
 
   private parseManifest(input: unknown): { manifest: PluginManifest; warnings: string[] } {
@@ -179,18 +240,21 @@ class PluginHost implements Host {
 
   async load(input: LoadInput): Promise<Plugin> {
     if (this.closed) throw new PluginError("PLUGIN_CLOSED", "host is closed");
-    if (typeof input !== "object" || input === null) throw new TypeError("load() takes { manifest, wasm, approvals? }");
+    if (typeof input !== "object" || input === null) throw new TypeError("load() takes { manifest, wasm | js, approvals?, baseDir? }");
     const { manifest, warnings } = this.parseManifest(input.manifest);
     const pluginId = manifest.id;
     for (const w of warnings) this.options.logger.warn(`manifest: ${w}`, { pluginId });
-    if (!(input.wasm instanceof Uint8Array)) {
+    const js = this.jsPayloadOf(input, manifest);
+    if (!js && !(input.wasm instanceof Uint8Array)) {
       throw new PluginError("PLUGIN_INVALID", "wasm must be a Uint8Array", { pluginId });
     }
-    const wasm = input.wasm;
-    // Size limits (T36): stop a huge module before any parsing, transpiling or compiling.
+    // Size limits (T36, T80): stop a huge module before any parsing, transpiling or compiling.
+    // For a js plugin they bound its own JS: the engine is trusted and exempt.
     // Async: the gzip runs on zlib's thread pool, not this thread (~100 ms for a 1 MB component).
-    const tooLarge = await moduleSizeProblemAsync(wasm, this.options);
+    const tooLarge = await moduleSizeProblemAsync(js ? js.bytes : (input.wasm as Uint8Array), this.options);
     if (tooLarge) throw new PluginError("PLUGIN_TOO_LARGE", tooLarge, { pluginId });
+    // A js plugin runs in its own instance of the host's engine component (T83: checked against its digest).
+    const wasm = js ? (await this.jsEngine()).bytes : (input.wasm as Uint8Array);
     // Without a spare waiting, the plugin's worker starts booting now, in parallel with
     // the checks, the transpile and the metering below (a Node worker needs 30-100 ms
     // to start). With one, the spare is taken at the end (its replacement then boots
@@ -200,12 +264,14 @@ class PluginHost implements Host {
     try {
       const t0 = performance.now();
       // The world check's verdict depends only on the bytes: a component that passed once is not re-checked.
-      const digest = createHash("sha256").update(wasm).digest("hex");
+      // The engine is checked as an engine (it must export load-plugin-source), a plugin's
+      // component as a plugin's (it must not): two verdicts, never shared.
+      const digest = `${js ? "js-engine" : "component"}:${createHash("sha256").update(wasm).digest("hex")}`;
       if (!this.validated.has(digest)) {
-        // A verdict recorded in the on-disk cache (cacheDir) counts too (T89).
+        // A verdict recorded in the on-disk cache (cacheDir) counts too (T89); its key carries the kind.
         if (!(await this.compiler.passedWorldCheck(digest, this.options.wasi))) {
           // In the load worker: the scan and jco's decoder never run on this thread.
-          await this.loader.check(wasm, pluginId, this.options.wasi);
+          await this.loader.check(wasm, pluginId, this.options.wasi, js !== undefined);
           await this.compiler.recordWorldCheck(digest, this.options.wasi);
         }
         this.validated.add(digest);
@@ -259,6 +325,7 @@ class PluginHost implements Host {
         maxMemories: this.options.maxMemories,
         maxTables: this.options.maxTables,
       });
+      const jsPayload = js ? { source: js.text, fileName: manifest.main ?? "plugin.js" } : undefined;
       const handle = new PluginHandle(
         manifest,
         resources,
@@ -268,6 +335,7 @@ class PluginHost implements Host {
         http,
         this.workers,
         worker,
+        jsPayload,
         () => this.plugins.delete(handle),
         this.options.idleTimeoutMs,
       );
@@ -468,6 +536,8 @@ class PluginHandle implements Plugin {
     private readonly workers: SpareWorkers,
     /** The worker taken when the load began, for the first instance. */
     private firstWorker: Worker | undefined,
+    /** A js plugin's bundled JS, handed to each new engine instance before `init`. */
+    private readonly jsPayload: JsPayload | undefined,
     private readonly onClose: () => void,
     /** The host's `idleTimeoutMs` (0: never hibernate). */
     idleTimeoutMs = 0,
@@ -534,6 +604,7 @@ class PluginHandle implements Plugin {
         worker,
         () => this.instanceDied(instance),
         this.resources.maxResultBytes,
+        this.jsPayload,
       ),
     };
     const outcome = await this.withTimeout(instance, instance.runtime.started(), STARTUP_ALLOWANCE_MS);

@@ -5,7 +5,7 @@ import { PluginError, type PluginErrorCode } from "./errors.js";
 
 /** A job for the load worker (runtime/load-worker.ts). */
 export type LoadJob =
-  | { id: number; op: "check"; wasm: Uint8Array; pluginId: string; wasi: "refuse" | "deny" }
+  | { id: number; op: "check"; wasm: Uint8Array; pluginId: string; wasi: "refuse" | "deny"; jsEngine: boolean }
   | { id: number; op: "prepare"; wasm: Uint8Array; options: PrepareOptions };
 
 export interface PrepareOptions extends CompileOptions {
@@ -56,9 +56,9 @@ export class LoadWorker {
   private nextId = 1;
   private closed = false;
 
-  /** Scan + world check in the worker; rejects with the check's PluginError. */
-  async check(wasm: Uint8Array, pluginId: string, wasi: "refuse" | "deny"): Promise<void> {
-    await this.run({ id: 0, op: "check", wasm, pluginId, wasi }, pluginId);
+  /** Scan + world check in the worker (as a JS engine's when `jsEngine`); rejects with the check's PluginError. */
+  async check(wasm: Uint8Array, pluginId: string, wasi: "refuse" | "deny", jsEngine = false): Promise<void> {
+    await this.run({ id: 0, op: "check", wasm, pluginId, wasi, jsEngine }, pluginId);
   }
 
   /** Transpile, glue cap, metering and code cache in the worker. */

@@ -8,6 +8,7 @@ import {
   escapeControlText,
 } from "@clawft/sandbox-policy";
 import { HostOptionsError } from "./errors.js";
+import type { JsEngineOption } from "./js-engine.js";
 import type { HostLogger, PluginFileSystem, PluginHttpClient } from "./host-calls.js";
 import type { PluginManifest } from "@clawft/sandbox-policy";
 
@@ -179,6 +180,15 @@ export interface HostOptions {
    * so the operator turns it on)
    */
   idleTimeoutMs?: number;
+  /**
+   * The JS engine component that runs plugins whose manifest says `"runtime": "js"`:
+   * `{ bytes, sha256 }` or a function returning it (called once, on the first js plugin).
+   * Checked against its sha256 (PLUGIN_JS_ENGINE_TAMPERED), compiled once per host and
+   * cached by digest. Trusted code: exempt from the module size limits, which apply to each
+   * plugin's own JS.
+   * @default `jsEngine()` of the optional peer dependency `@clawft/plugin-js`, imported on the first js plugin (PLUGIN_JS_ENGINE_MISSING when it is not installed)
+   */
+  jsEngine?: JsEngineOption;
 }
 
 /** The V8 limits of a plugin worker (a subset of Node's `ResourceLimits`), in MiB. */
@@ -225,6 +235,7 @@ export interface ResolvedHostOptions {
   readonly maxTables: number;
   readonly workerResourceLimits: Readonly<Required<WorkerResourceLimits>>;
   readonly idleTimeoutMs: number;
+  readonly jsEngine: JsEngineOption | undefined;
 }
 
 /** Largest `idleTimeoutMs` (a Node timer's maximum delay). */
@@ -251,6 +262,7 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   "maxTables",
   "workerResourceLimits",
   "idleTimeoutMs",
+  "jsEngine",
 ]);
 const SANDBOX_KEYS: ReadonlySet<string> = new Set(["createFileSystem", "createHttpClient", "env"]);
 const LIMIT_KEYS = Object.keys(RESOURCE_HARD_LIMITS) as (keyof ResourceLimits)[];
@@ -396,7 +408,11 @@ export function resolveHostOptions(options: HostOptions | undefined): ResolvedHo
     workerResourceLimits[key] = boundedInt(`workerResourceLimits.${key}`, w[key], d, min, max);
   }
   const idleTimeoutMs = boundedInt("idleTimeoutMs", o.idleTimeoutMs, 0, 0, MAX_IDLE_TIMEOUT_MS);
+  if (o.jsEngine !== undefined && typeof o.jsEngine !== "function" && (typeof o.jsEngine !== "object" || o.jsEngine === null)) {
+    throw new HostOptionsError("jsEngine must be { bytes, sha256 } or a function returning it");
+  }
   return Object.freeze({
+    jsEngine: o.jsEngine as JsEngineOption | undefined,
     audit: o.audit as ResolvedHostOptions["audit"],
     logger,
     cacheDir: o.cacheDir as string | undefined,

@@ -15,11 +15,18 @@ export type { PluginDescription, ToolDescription } from "@clawft/wit-bindings";
  * Any `wasi:*` import is refused by name: this host gives plugins no WASI at all
  * (never jco's preview2 shim, which exposes the real filesystem and environment), so a toolchain must avoid them (e.g. `componentize-qjs --stub-wasi`).
  */
-export async function checkComponent(wasm: Uint8Array, pluginId: string, wasiMode: "refuse" | "deny" = "refuse"): Promise<void> {
+export async function checkComponent(
+  wasm: Uint8Array,
+  pluginId: string,
+  wasiMode: "refuse" | "deny" = "refuse",
+  /** The component is the JS engine: it must also export `load-plugin-source` (a plugin's own component must not). */
+  jsEngine = false,
+): Promise<void> {
   const { validatePluginComponent } = await import("@clawft/wit-bindings");
   const verdict = await validatePluginComponent(wasm, {
     maxBytes: Math.max(wasm.byteLength, 1),
     allowWasiImports: wasiMode === "deny",
+    jsEngine,
   });
   const wasi =
     wasiMode === "deny"

@@ -28,7 +28,7 @@ describe("manifest runtime, main and description (issue 16)", () => {
     expect(issuesOf({ ...minimal, description: "x".repeat(2001) })).toEqual(["description: must be at most 2000 characters"]);
   });
 
-  it('refuses both entry files, main without runtime "js", wasm_module with runtime "js", and an unknown runtime', () => {
+  it('T80 refuses both entry files, main without runtime "js", wasm_module with runtime "js", and an unknown runtime', () => {
     expect(issuesOf({ ...minimal, runtime: "js", main: "a.js", wasm_module: "a.wasm" })).toEqual([
       'wasm_module: must not be set with runtime "js" (name the bundled JS in main)',
     ]);
@@ -41,7 +41,7 @@ describe("manifest runtime, main and description (issue 16)", () => {
     expect(issuesOf({ ...minimal, runtime: "python" })).toEqual(["runtime: must be one of component, js"]);
   });
 
-  it("main must stay inside the plugin folder, like wasm_module", () => {
+  it("T80 main must stay inside the plugin folder, like wasm_module", () => {
     for (const main of ["../x.js", "/etc/x.js", "a/../../x.js", "C:/x.js", "a\\x.js", ""]) {
       expect(issuesOf({ ...minimal, runtime: "js", main })).toEqual(["main: must be a relative path inside the plugin folder"]);
     }

@@ -17,6 +17,7 @@ export {
 } from "./scan.js";
 export {
   validatePluginComponent,
+  JS_ENGINE_EXPORT,
   assertPluginComponent,
   type PluginVerdict,
   type ValidateOptions,

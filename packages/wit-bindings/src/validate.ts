@@ -15,7 +15,24 @@ export interface ValidateOptions extends InspectOptions {
    * @default false
    */
   allowWasiImports?: boolean;
+  /**
+   * The component is a clawft JS engine (`@clawft/plugin-js`): it must also export
+   * {@link JS_ENGINE_EXPORT} (`load-plugin-source`), through which a host hands it a plugin's
+   * bundled JS. When false (a plugin's own component), that export is unknown like any other.
+   * @default false
+   */
+  jsEngine?: boolean;
 }
+
+/**
+ * The one export a JS engine component has beyond a plugin's: the host calls it once, before
+ * `plugin.init`, with the plugin's bundled JS (CommonJS) and its file name.
+ */
+export const JS_ENGINE_EXPORT = Object.freeze({
+  name: "load-plugin-source",
+  signature: "func(source: string, file-name: string) -> result<_, string>",
+  shape: "func(string, string) -> result<_, string>",
+});
 
 export interface PluginVerdict {
   /** True when the component fits the clawft:plugin world. */
@@ -42,7 +59,9 @@ function resolveValidateOptions(options: ValidateOptions = {}) {
   const inspect = resolveInspectOptions(options);
   const allowWasiImports = options.allowWasiImports ?? false;
   if (typeof allowWasiImports !== "boolean") throw new WitOptionsError("allowWasiImports must be a boolean");
-  return Object.freeze({ ...inspect, allowWasiImports });
+  const jsEngine = options.jsEngine ?? false;
+  if (typeof jsEngine !== "boolean") throw new WitOptionsError("jsEngine must be a boolean");
+  return Object.freeze({ ...inspect, allowWasiImports, jsEngine });
 }
 
 /**
@@ -64,12 +83,19 @@ const TOOLCHAIN_EXPORTS: ReadonlyArray<{ name: string; signature: string; shape:
  * every export is code jco generates and the worker loads), and a plugin that offers the host
  * entry points it never asked for.
  */
-function checkExports(inspection: ComponentInspection, errors: WitIssue[], extra: string[]): void {
+function checkExports(inspection: ComponentInspection, errors: WitIssue[], extra: string[], jsEngine: boolean): void {
   const name = pluginWorld.exportName;
+  // Only a component checked as a JS engine may offer the engine's entry point, and it must.
+  const allowed = jsEngine ? [...TOOLCHAIN_EXPORTS, JS_ENGINE_EXPORT] : TOOLCHAIN_EXPORTS;
+  if (jsEngine && !inspection.exports.some((item) => item.name === JS_ENGINE_EXPORT.name)) {
+    errors.push(
+      issue("WIT_MISSING_EXPORT", `missing export: ${JS_ENGINE_EXPORT.name}: ${JS_ENGINE_EXPORT.signature} (a clawft JS engine's)`, JS_ENGINE_EXPORT.name),
+    );
+  }
   for (const item of inspection.exports) {
     if (item.name === name) continue;
     extra.push(item.name);
-    const known = TOOLCHAIN_EXPORTS.find((k) => k.name === item.name);
+    const known = allowed.find((k) => k.name === item.name);
     const fn = item.kind === "function" ? item.functions?.[0] : undefined;
     if (known === undefined || fn === undefined || fn.shape !== known.shape) {
       const found = fn === undefined ? `an ${item.kind}` : fn.signature;
@@ -192,7 +218,7 @@ export async function validatePluginComponent(input: Uint8Array | ArrayBuffer, o
   const errors: WitIssue[] = [];
   const extraExports: string[] = [];
   const wasiImports: string[] = [];
-  checkExports(inspection, errors, extraExports);
+  checkExports(inspection, errors, extraExports, resolved.jsEngine);
   checkImports(inspection, resolved.allowWasiImports, errors, wasiImports);
   checkHostWiring(inspection, errors);
   const verdict: PluginVerdict = Object.freeze({

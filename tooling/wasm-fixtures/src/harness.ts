@@ -41,7 +41,7 @@ export async function runComponent(
   bytes: Uint8Array,
   host: TestHost,
   extraImports: Record<string, unknown> = {},
-): Promise<{ plugin: TestPlugin; dispose: () => Promise<void> }> {
+): Promise<{ plugin: TestPlugin; exports: Readonly<Record<string, unknown>>; dispose: () => Promise<void> }> {
   const { files } = await transpile(bytes, { name: "component", instantiation: "async", noTypescript: true });
   const dir = await mkdtemp(join(tmpdir(), "clawft-fixture-"));
   for (const [name, content] of Object.entries(files)) {
@@ -54,5 +54,6 @@ export async function runComponent(
     async (path) => wasm.compile(await readFile(join(dir, path))),
     { host, ...extraImports },
   );
-  return { plugin: instance.plugin, dispose: () => rm(dir, { recursive: true, force: true }) };
+  // `exports`: every export of the component (e.g. a JS engine's `loadPluginSource`), by jco's camelCase name.
+  return { plugin: instance.plugin, exports: instance as unknown as Record<string, unknown>, dispose: () => rm(dir, { recursive: true, force: true }) };
 }

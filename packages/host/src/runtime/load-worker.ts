@@ -23,7 +23,7 @@ const port = parentPort;
 
 async function run(job: LoadJob): Promise<LoadReply> {
   if (job.op === "check") {
-    await checkComponent(job.wasm, job.pluginId, job.wasi);
+    await checkComponent(job.wasm, job.pluginId, job.wasi, job.jsEngine);
     return { id: job.id, ok: true, threadId, steps: ["scan", "world-check"] };
   }
   const prepared = await prepareComponent(job.wasm, job.options);

@@ -91,6 +91,13 @@ export const RESULT_IS_JSON = 1;
  * is a result the worker refused (too large, deep or complex; `code` says which):
  * the instance is intact and serves the next call.
  */
+/** A js plugin's bundled JS, handed to a fresh engine instance (its `load-plugin-source`) before `plugin.init`. */
+export interface JsPayload {
+  source: string;
+  /** Shown in the engine's errors and stack traces (the manifest's `main`). */
+  fileName: string;
+}
+
 export interface FaultInfo {
   type: "trap" | "exhausted" | "crash" | "init" | "result" | "limit";
   message: string;

@@ -25,6 +25,7 @@ import {
 import { publishWorkerEvent } from "./spare-workers.js";
 import type { ArgumentRefusal, LimitedArgument } from "./argument-limits.js";
 import type { WorkerInit } from "./worker.js";
+import type { JsPayload } from "./protocol.js";
 import type { InstanceLimits } from "./meter.js";
 
 const debug = debuglog("clawft");
@@ -90,6 +91,8 @@ export class WorkerRuntime {
     private readonly onDead?: () => void,
     /** Largest result of a call, in UTF-8 bytes (enforced in the worker). */
     maxResultBytes: number = RESOURCE_DEFAULTS.maxResultBytes,
+    /** A js plugin's JS: `compiled` is then the engine, which gets it before `init`. */
+    jsPayload?: JsPayload,
   ) {
     const bufs = Channel.create();
     this.ch = new Channel(bufs.ctl, bufs.data);
@@ -107,6 +110,7 @@ export class WorkerRuntime {
       maxResultBytes,
       hostFunctions: [...compiled.hostFunctions],
       limits: { ...limits },
+      jsPayload,
     };
     this.threadId = worker.threadId;
     worker.on("error", (error) => {

@@ -13,6 +13,7 @@ import {
   Channel,
   FLAGS,
   type FaultInfo,
+  type JsPayload,
   HostFn,
   type HostFnId,
   KIND,
@@ -59,6 +60,8 @@ export interface WorkerInit {
   maxResultBytes: number;
   /** What one guest instance may create and hold (core instances, memories, tables, their sums). */
   limits: InstanceLimits;
+  /** A js plugin's bundled JS: the component is the JS engine, handed it before `init`. */
+  jsPayload: JsPayload | undefined;
 }
 
 interface PluginExports {
@@ -71,7 +74,7 @@ type Instantiate = (
   getCoreModule: (name: string) => WebAssembly.Module,
   imports: Record<string, object>,
   instantiateCore: (module: WebAssembly.Module, imports?: WebAssembly.Imports) => WebAssembly.Instance,
-) => { plugin: PluginExports };
+) => { plugin: PluginExports; loadPluginSource?: (source: string, fileName: string) => void };
 
 // A worker may be started long before it is given a plugin (a spare): it waits for
 // its one init message and loads no guest code before that.
@@ -204,7 +207,7 @@ let meter: WorkerMeter;
  * instantiated: a glue that tried to compile or instantiate anything else (e.g. an
  * inlined, unmetered module) is refused, so no guest code runs without metering.
  */
-function instantiateGuest(): PluginExports {
+function instantiateGuest(): ReturnType<Instantiate> {
   meter = createWorkerMeter(init.metering, moduleNames, init.limits);
   meter.setBudget(ch.num[NUM_BUDGET] as number);
   const getCoreModule = (name: string): WebAssembly.Module => {
@@ -232,7 +235,7 @@ function instantiateGuest(): PluginExports {
     { ...wasiImports(init.wasi), ...(declaredHost.size > 0 ? { host: glueHost } : {}) },
     instantiateCore,
   );
-  return result.plugin;
+  return result;
 }
 
 /** Linear memory of the instance: the sum over every memory of every core instance, exported or not (memories never shrink, so this is the peak). */
@@ -260,8 +263,15 @@ function fault(e: unknown): FaultInfo {
 /** Instantiates and runs `init`; returns undefined on success, or the report to send. */
 function boot(): { kind: number; info: FaultInfo } | undefined {
   try {
-    plugin = instantiateGuest();
+    const exports = instantiateGuest();
     meter.setBudget(ch.num[NUM_BUDGET] as number);
+    // A js plugin: the engine evaluates its JS first, under the same fuel budget and
+    // memory cap as init (an infinite loop at the top level of the JS faults like one in init).
+    if (init.jsPayload) {
+      if (typeof exports.loadPluginSource !== "function") throw new Error("the js engine exports no load-plugin-source");
+      exports.loadPluginSource(init.jsPayload.source, init.jsPayload.fileName);
+    }
+    plugin = exports.plugin;
     plugin.init();
     return undefined;
   } catch (e) {
