@@ -1,4 +1,5 @@
 import { channel } from "node:diagnostics_channel";
+import { isUtf8 } from "node:buffer";
 import { constants as fsConstants } from "node:fs";
 import { lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, sep } from "node:path";
@@ -131,7 +132,7 @@ export interface OpenedPlugin {
   manifest: PluginManifest;
   /** The manifest's exact bytes (their sha256 matched the install record). */
   manifestBytes: Buffer;
-  /** The module's exact bytes (their sha256 matched the install record). */
+  /** The entry file's exact bytes (their sha256 matched the install record): the component, or a js plugin's bundled JS (`manifest.runtime === "js"`). */
   wasm: Buffer;
   /** The permissions approved for this version (after any first-run consent). */
   approvals: PermissionSet;
@@ -339,7 +340,12 @@ export class PluginManager {
     const { manifest } = pkg;
     const warnings: string[] = [];
     this.#checkModuleSize(pkg.moduleBytes);
-    if (pkg.moduleBytes.length < 8 || pkg.moduleBytes.readUInt32BE(0) !== 0x0061736d) {
+    if (manifest.runtime === "js") {
+      // What runs must be exactly what was signed: JS that is not UTF-8 is refused, never repaired.
+      if (!isUtf8(pkg.moduleBytes)) {
+        throw new LifecycleError("PLUGIN_INVALID_MANIFEST", `invalid plugin manifest: main ${manifest.wasmModule} is not UTF-8 text`);
+      }
+    } else if (pkg.moduleBytes.length < 8 || pkg.moduleBytes.readUInt32BE(0) !== 0x0061736d) {
       throw new LifecycleError("PLUGIN_INVALID_MANIFEST", `invalid plugin manifest: wasm_module ${manifest.wasmModule} is not a WebAssembly binary`);
     }
 
@@ -560,7 +566,7 @@ export class PluginManager {
     if (!moduleBytes) {
       throw new LifecycleError(
         "PLUGIN_INVALID_MANIFEST",
-        `invalid plugin manifest: wasm_module ${manifest.wasmModule} is not in the archive`,
+        `invalid plugin manifest: ${manifest.entryField} ${manifest.wasmModule} is not in the archive`,
       );
     }
     return { kind, location, files, manifestBytes, moduleBytes, signatureBytes: files.get(SIGNATURE_FILE), manifest };
@@ -601,9 +607,9 @@ export class PluginManager {
     }
     const manifestBytes = manifestRead.data;
     const manifest = readManifest(manifestBytes);
-    const moduleRead = await readInside(manifest.wasmModule, this.#options.maxModuleBytes, "wasm_module");
+    const moduleRead = await readInside(manifest.wasmModule, this.#options.maxModuleBytes, manifest.entryField);
     if (moduleRead.kind === "missing") {
-      throw new LifecycleError("PLUGIN_INVALID_MANIFEST", `invalid plugin manifest: wasm_module ${manifest.wasmModule} not found in ${folder}`);
+      throw new LifecycleError("PLUGIN_INVALID_MANIFEST", `invalid plugin manifest: ${manifest.entryField} ${manifest.wasmModule} not found in ${folder}`);
     }
     if (moduleRead.kind === "too-large") {
       throw new LifecycleError(

@@ -1,6 +1,6 @@
 import { LifecycleError } from "./errors.js";
 import { normalizeEntryPath } from "./archive.js";
-import { ManifestError, parseManifestWithWarnings, type PluginManifest } from "@clawft/sandbox-policy";
+import { ManifestError, manifestEntryFile, manifestRuntime, parseManifestWithWarnings, type PluginManifest, type PluginRuntime } from "@clawft/sandbox-policy";
 import { normalizePermissions, type PermissionSet } from "./permissions.js";
 
 /** The manifest's file name, at the root of a plugin folder or archive. */
@@ -16,8 +16,15 @@ export interface ManifestSummary {
   version: string;
   /** Text shown at consent time, when the manifest has one. */
   description?: string;
-  /** The module's path inside the plugin folder, normalised (`a/b.wasm`). */
+  /**
+   * The entry file's path inside the plugin folder, normalised (`a/b.wasm`): `wasm_module`, or
+   * `main` for a js plugin. It is what the size limits, the pinned sha256 and the signature cover.
+   */
   wasmModule: string;
+  /** `"component"` or `"js"` (the manifest's `runtime`). */
+  runtime: PluginRuntime;
+  /** The manifest key that names the entry file: `wasm_module`, or `main` for a js plugin. */
+  entryField: "wasm_module" | "main";
   permissions: PermissionSet;
   /** Non-fatal findings of the manifest parser (unknown keys, clamped resources). */
   warnings: string[];
@@ -41,8 +48,8 @@ export function isValidPluginId(id: string): boolean {
 /**
  * Parses and validates the manifest bytes with `@clawft/sandbox-policy`'s `parseManifestWithWarnings`
  * (the same rules the host applies at load). Errors are `PLUGIN_INVALID_MANIFEST` naming the field,
- * with the `ManifestError` as `cause`. The lifecycle additionally requires `wasm_module` (an
- * installed plugin is a folder) and an id usable as a folder name.
+ * with the `ManifestError` as `cause`. The lifecycle additionally requires the runtime's entry file,
+ * `wasm_module` or `main` (an installed plugin is a folder) and an id usable as a folder name.
  */
 export function readManifest(bytes: Uint8Array): ManifestSummary {
   const bad = (message: string, cause?: unknown) =>
@@ -61,16 +68,19 @@ export function readManifest(bytes: Uint8Array): ManifestSummary {
   }
   const m = parsed.manifest;
   if (!isValidPluginId(m.id)) throw bad("id: must be usable as a folder name");
-  if (typeof m.wasm_module !== "string" || m.wasm_module === "") {
-    throw bad("wasm_module: required to install a plugin");
+  const runtime = manifestRuntime(m);
+  const entryField = runtime === "js" ? "main" : "wasm_module";
+  const entry = manifestEntryFile(m);
+  if (typeof entry !== "string" || entry === "") {
+    throw bad(`${entryField}: required to install a plugin`);
   }
   let wasmModule: string;
   try {
-    wasmModule = normalizeEntryPath(m.wasm_module);
+    wasmModule = normalizeEntryPath(entry);
   } catch (error) {
-    throw bad("wasm_module: must be a relative path inside the plugin folder", error);
+    throw bad(`${entryField}: must be a relative path inside the plugin folder`, error);
   }
-  if (wasmModule === "") throw bad("wasm_module: must be a relative path inside the plugin folder");
+  if (wasmModule === "") throw bad(`${entryField}: must be a relative path inside the plugin folder`);
   const p = m.permissions;
   return {
     id: m.id,
@@ -78,6 +88,8 @@ export function readManifest(bytes: Uint8Array): ManifestSummary {
     version: m.version,
     ...(typeof m.description === "string" ? { description: m.description } : {}),
     wasmModule,
+    runtime,
+    entryField,
     permissions: normalizePermissions({
       network: [...p.network],
       filesystem: [...p.filesystem],

@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { SANDBOX_DEFAULTS } from "@clawft/sandbox-policy";
+import { SANDBOX_DEFAULTS, manifestRuntime } from "@clawft/sandbox-policy";
 import { createJsonlAuditSink } from "../audit.js";
 import { createHost } from "../host.js";
 import type { HostLogger } from "../host-calls.js";
@@ -76,12 +76,9 @@ export async function runInstalledTool(
     // stored approvals is refused by the host.
   });
   try {
-    const plugin = await host.load({
-      manifest: opened.manifestBytes.toString("utf8"),
-      wasm: opened.wasm,
-      approvals: opened.approvals,
-      baseDir,
-    });
+    const common = { manifest: opened.manifestBytes.toString("utf8"), approvals: opened.approvals, baseDir };
+    // A js plugin's pinned entry file is its bundled JS, run by the host's JS engine.
+    const plugin = await host.load(manifestRuntime(opened.manifest) === "js" ? { ...common, js: opened.wasm } : { ...common, wasm: opened.wasm });
     const output = await plugin.executeTool(tool, JSON.parse(paramsJson) as unknown);
     return typeof output === "string" ? output : JSON.stringify(output);
   } finally {

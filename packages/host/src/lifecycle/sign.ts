@@ -46,7 +46,7 @@ export async function signPluginFolder(
   try {
     moduleBytes = await readFile(join(folder, ...manifest.wasmModule.split("/")));
   } catch (error) {
-    throw new LifecycleError("PLUGIN_SOURCE_INVALID", `wasm_module ${manifest.wasmModule} not found in ${folder}`, {
+    throw new LifecycleError("PLUGIN_SOURCE_INVALID", `${manifest.entryField} ${manifest.wasmModule} not found in ${folder}`, {
       cause: error,
     });
   }
