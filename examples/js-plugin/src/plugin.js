@@ -1,8 +1,9 @@
 // @ts-check
 /// <reference types="@clawft/wit-bindings/guest" />
 /**
- * An example clawft plugin written in JavaScript, built into a WebAssembly
- * component with componentize-qjs (see ../README.md and ../build.mjs).
+ * An example clawft plugin written in JavaScript: bundled by ../build.mjs into
+ * dist/plugin.js, run by the JS engine of @clawft/plugin-js ("runtime": "js"), or
+ * built into a full component with componentize-qjs (see ../README.md).
  *
  * It imports the `host` interface of the clawft:plugin world (the only thing a
  * clawft host gives a plugin) and exports the `plugin` interface.

@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createTempDir, startLoopbackServer, type TempDir } from "@clawft/test-utils";
-import { buildFixture, buildJsExamplePlugin, jsExamplePluginDir } from "@clawft/wasm-fixtures";
+import { buildFixture, buildJsExamplePlugin, jsExampleManifest } from "@clawft/wasm-fixtures";
 import { snapshotCli, type CliHarness, type CliRun } from "./cli-runner.js";
 import { manifestFor, newKeyPair, packFolder, pluginFiles, tree, writePluginFolder } from "../../host/test/lifecycle/helpers.js";
 
@@ -167,7 +167,7 @@ describe("clawft-plugin CLI (built binary)", { timeout: 240_000 }, () => {
     await writePluginFolder(
       dir,
       {
-        manifest: await readFile(join(jsExamplePluginDir, "clawft.plugin.json")),
+        manifest: Buffer.from(JSON.stringify(await jsExampleManifest("component"))),
         module: Buffer.from(await buildJsExamplePlugin()),
       },
       "dist/plugin.wasm",

@@ -12,7 +12,7 @@ import {
   type ConsentRequest,
 } from "@clawft/host";
 import { createTempDir, startLoopbackServer } from "@clawft/test-utils";
-import { buildJsExamplePlugin } from "@clawft/wasm-fixtures";
+import { buildJsExamplePlugin, jsExampleManifest } from "@clawft/wasm-fixtures";
 import { fixture, fixtureWithTools, manifest, rejection, testHost, type TestHost } from "./helpers.js";
 
 let t: TestHost;
@@ -121,7 +121,8 @@ describe("loading", () => {
   it("a module over 300 KB is refused (PLUGIN_TOO_LARGE); the operator can raise the limit for the ~1 MB JS plugin", async () => {
     const js = await buildJsExamplePlugin();
     expect(js.byteLength).toBeGreaterThan(300 * 1024);
-    const jsManifest = JSON.parse(await readFile(new URL("../../../examples/js-plugin/clawft.plugin.json", import.meta.url), "utf8")) as Record<string, unknown>;
+    // The example's manifest in its component form: this is the full componentize-qjs build of its source.
+    const jsManifest = await jsExampleManifest("component");
     const small = await rejection(t.host.load({ manifest: jsManifest, wasm: js }));
     expect(small.code).toBe("PLUGIN_TOO_LARGE");
     expect(small.message.startsWith("module too large")).toBe(true);

@@ -1,8 +1,7 @@
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
-import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTempDir } from "@clawft/test-utils";
-import { buildJsExamplePlugin } from "@clawft/wasm-fixtures";
+import { buildJsExamplePlugin, jsExampleManifest } from "@clawft/wasm-fixtures";
 import { PluginError, ResourceExhaustedError, SandboxErrorForTests, WORKER_CHANNEL, type WorkerEvent } from "./faults-support.js";
 import { fixture, fixtureWithFailingInit, fixtureWithTools, manifest, rejection, testHost, type TestHost } from "./helpers.js";
 
@@ -183,7 +182,8 @@ describe("faults: each followed by a working call", () => {
   it("usage.hostCalls counts only the call's own host calls, not those of an instance's init running in the background", { timeout: 120_000 }, async () => {
     // The JS example plugin logs from init; `greet` makes its own host calls (get-env).
     const js = await buildJsExamplePlugin();
-    const jsManifest = JSON.parse(await readFile(new URL("../../../examples/js-plugin/clawft.plugin.json", import.meta.url), "utf8")) as Record<string, unknown>;
+    // The example's manifest in its component form: this is the full componentize-qjs build of its source.
+    const jsManifest = await jsExampleManifest("component");
     const th = testHost({
       maxModuleBytes: 4 * 1024 * 1024,
       maxModuleGzipBytes: 2 * 1024 * 1024,

@@ -17,6 +17,8 @@ export {
 export { runComponent, type TestHost, type TestPlugin } from "./harness.js";
 export {
   buildJsExamplePlugin,
+  bundleJsExamplePlugin,
+  jsExampleManifest,
   jsExamplePluginDir,
   JS_PLUGIN_COMPONENTIZE_OPTIONS,
   type JsExamplePluginOptions,

@@ -73,3 +73,26 @@ export async function buildJsExamplePlugin(options: JsExamplePluginOptions = {})
     return new Uint8Array(component);
   });
 }
+
+/**
+ * examples/js-plugin bundled by its own build (esbuild, CommonJS, `host` external): the payload
+ * of the `"runtime": "js"` plugin its manifest describes (`main: dist/plugin.js`), about 7 KB.
+ */
+export async function bundleJsExamplePlugin(): Promise<string> {
+  // The example's build.mjs, by its published name (a plain .mjs without types).
+  const specifier: string = "@clawft/example-js-plugin/build";
+  const { bundlePlugin } = (await import(specifier)) as { bundlePlugin(): Promise<string> };
+  return bundlePlugin();
+}
+
+/**
+ * The example's manifest (`"runtime": "js"`), and the same as a component plugin's
+ * (`wasm_module: dist/plugin.wasm`) for the full componentize-qjs build of the same source
+ * ({@link buildJsExamplePlugin}).
+ */
+export async function jsExampleManifest(kind: "js" | "component" = "js"): Promise<Record<string, unknown>> {
+  const manifest = JSON.parse(await readFile(join(jsExamplePluginDir, "clawft.plugin.json"), "utf8")) as Record<string, unknown>;
+  if (kind === "js") return manifest;
+  const { runtime: _runtime, main: _main, ...rest } = manifest;
+  return { ...rest, wasm_module: "dist/plugin.wasm" };
+}
