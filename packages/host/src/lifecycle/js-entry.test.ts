@@ -3,7 +3,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createTempDir } from "@clawft/test-utils";
-import { LifecycleError } from "./errors.js";
+import type { LifecycleError } from "./errors.js";
 import { readManifest } from "./manifest.js";
 import { signPluginFolder } from "./sign.js";
 import { checkSignature, parsePublicKey } from "./signature.js";
