@@ -134,14 +134,16 @@ describe("the example JS plugin (examples/js-plugin)", () => {
     expect(requests.map((r) => r.description)).toEqual([manifest.description]);
     const opened = await m.open(plugin.id);
     const run = (tool: string, params: unknown) => runInstalledTool(m, opened, tool, JSON.stringify(params));
-    expect(await run("write-note", { path: "notes/a.txt", text: "first line\nsecond" })).toContain("notes/a.txt");
-    expect(await readFile(join(pluginDataFolder(dataDir, plugin.id), "notes", "a.txt"), "utf8")).toBe("first line\nsecond");
-    expect(JSON.parse(await run("read-file", { path: "notes/a.txt" }))).toMatchObject({ lines: 2, firstLine: "first line" });
+    // Its relative grant `notes` is the folder <dataDir>/data/<id>/notes.
+    const note = join(pluginDataFolder(dataDir, plugin.id), "notes", "a.txt");
+    expect(JSON.parse(await run("write-note", { path: note, text: "first line\nsecond" }))).toEqual({ path: note, written: true });
+    expect(await readFile(note, "utf8")).toBe("first line\nsecond\n"); // write-note ends the note with a newline
+    expect(JSON.parse(await run("read-file", { path: note }))).toMatchObject({ lines: 3, firstLine: "first line" });
     expect(await run("greet", { name: "Ada" })).toBe("Hello, Ada!");
-    // summarize-json: the allowlist refuses a host it does not list, before any connection.
+    // summarize-json: a loopback address is refused before any connection (the SSRF rule).
     const server = await startLoopbackServer((_req, res) => res.end("{}"));
     try {
-      await expect(run("summarize-json", { url: `${server.url}/x.json` })).rejects.toThrow(/private address|not in network allowlist/);
+      await expect(run("summarize-json", { url: `${server.url}/x.json` })).rejects.toThrow(/^request to private\/reserved IP denied/);
       expect(server.connectionCount).toBe(0);
     } finally {
       await server.close();
