@@ -5,12 +5,12 @@
  * Writes bench/results/cli.json. Short runs: the lead runs the full bench on a quiet machine.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeBenchResults, type BenchRow } from "@clawft/test-utils";
-import { buildFixture, buildJsExamplePlugin, jsExamplePluginDir } from "@clawft/wasm-fixtures";
+import { buildFixture, buildJsExamplePlugin, jsExampleManifest } from "@clawft/wasm-fixtures";
 import { manifestFor, pluginFiles, writePluginFolder } from "../../host/test/lifecycle/helpers.js";
 
 const BIN = fileURLToPath(new URL("../bin/clawft-plugin.js", import.meta.url));
@@ -40,7 +40,7 @@ try {
   const js = join(home, "src", "js");
   await writePluginFolder(
     js,
-    { manifest: readFileSync(join(jsExamplePluginDir, "clawft.plugin.json")), module: Buffer.from(await buildJsExamplePlugin()) },
+    { manifest: Buffer.from(JSON.stringify(await jsExampleManifest("component"))), module: Buffer.from(await buildJsExamplePlugin()) },
     "dist/plugin.wasm",
   );
   wall([BIN, "install", basic]);

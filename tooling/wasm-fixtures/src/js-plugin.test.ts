@@ -32,7 +32,8 @@ describe("examples/js-plugin built with componentize-qjs", () => {
   it("its clawft.plugin.json is a valid manifest without warnings, listing the tools describe() gives", async () => {
     const { manifest, warnings } = parseManifestWithWarnings(readFileSync(join(jsExamplePluginDir, "clawft.plugin.json"), "utf8"));
     expect(warnings).toEqual([]);
-    expect(manifest.wasm_module).toBe("dist/plugin.wasm");
+    expect(manifest.runtime).toBe("js");
+    expect(manifest.main).toBe("dist/plugin.js");
     expect(manifest.tools).toEqual(["summarize-json", "read-file", "write-note", "greet"]);
     expect(manifest.permissions.env_vars).toEqual(["EXAMPLE_GREETING"]);
   });
