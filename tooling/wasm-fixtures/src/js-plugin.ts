@@ -75,14 +75,30 @@ export async function buildJsExamplePlugin(options: JsExamplePluginOptions = {})
 }
 
 /**
- * examples/js-plugin bundled by its own build (esbuild, CommonJS, `host` external): the payload
+ * The esbuild options of the example (the same as its build.mjs; this package cannot import
+ * the example, which depends on wit-bindings, whose tests use this package): one CommonJS file,
+ * `host` external, no Node built-ins.
+ */
+export const JS_PLUGIN_BUNDLE_OPTIONS = Object.freeze({
+  bundle: true,
+  format: "cjs",
+  platform: "neutral",
+  external: ["host"],
+  target: "es2023",
+  legalComments: "none",
+} as const);
+
+/**
+ * examples/js-plugin bundled as its own build does (esbuild, CommonJS, `host` external): the payload
  * of the `"runtime": "js"` plugin its manifest describes (`main: dist/plugin.js`), about 7 KB.
  */
 export async function bundleJsExamplePlugin(): Promise<string> {
-  // The example's build.mjs, by its published name (a plain .mjs without types).
-  const specifier: string = "@clawft/example-js-plugin/build";
-  const { bundlePlugin } = (await import(specifier)) as { bundlePlugin(): Promise<string> };
-  return bundlePlugin();
+  const { build } = await import("esbuild");
+  const { external, ...options } = JS_PLUGIN_BUNDLE_OPTIONS;
+  const result = await build({ entryPoints: [join(jsExamplePluginDir, "src", "plugin.js")], write: false, external: [...external], ...options });
+  const file = result.outputFiles?.[0];
+  if (!file) throw new Error("esbuild wrote nothing");
+  return file.text;
 }
 
 /**
