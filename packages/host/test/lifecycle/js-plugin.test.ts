@@ -141,7 +141,9 @@ describe("the example JS plugin (examples/js-plugin)", () => {
     expect(JSON.parse(await run("read-file", { path: note }))).toMatchObject({ lines: 3, firstLine: "first line" });
     expect(await run("greet", { name: "Ada" })).toBe("Hello, Ada!");
     // summarize-json: a loopback address is refused before any connection (the SSRF rule).
-    const server = await startLoopbackServer((_req, res) => res.end("{}"));
+    const server = await startLoopbackServer((_req, res) => {
+      res.end("{}");
+    });
     try {
       await expect(run("summarize-json", { url: `${server.url}/x.json` })).rejects.toThrow(/^request to private\/reserved IP denied/);
       expect(server.connectionCount).toBe(0);
