@@ -27,6 +27,7 @@ import type { ArgumentRefusal, LimitedArgument } from "./argument-limits.js";
 import type { WorkerInit } from "./worker.js";
 import type { JsPayload } from "./protocol.js";
 import type { InstanceLimits } from "./meter.js";
+import { AdaptiveSpin, type WaitTuning, waitTuning } from "./wait-strategy.js";
 
 const debug = debuglog("clawft");
 
@@ -54,17 +55,8 @@ export type Outcome =
   | { type: "init-failed"; info: FaultInfo }
   | { type: "crashed"; message: string; cause?: unknown };
 
-/**
- * Spin iterations before the worker blocks on Atomics.wait during a host call
- * (tens of microseconds): a worker that went to sleep pays a futex wake-up on the
- * answer, several times the round trip itself. Only the plugin's own thread spins,
- * and only while the main thread serves its call.
- */
-const DEFAULT_SPIN = 20000;
-/** Spin iterations of an idle worker before it sleeps (tens of microseconds; bounded CPU per call). */
-const IDLE_SPIN = 5000;
-/** Spin iterations of the main thread waiting for the guest's next host call (a few microseconds). */
-const MAIN_SPIN = 2000;
+/** Polls that skip the main thread's synchronous wait after it timed out once. */
+const SYNC_WAIT_BACKOFF = 16;
 /** Host calls served back to back before the main thread yields to its event loop. */
 const MAX_CHAINED_HOST_CALLS = 64;
 
@@ -79,6 +71,15 @@ export class WorkerRuntime {
   private pending: ((o: Outcome) => void) | undefined;
   private deadReason: Outcome | undefined;
   readonly threadId: number;
+  /** How both sides wait (see wait-strategy.ts). */
+  private readonly wait: Readonly<WaitTuning> = waitTuning();
+  /** The main thread's spin for the worker's next message, adapted to how long it takes. */
+  private readonly mainSpin = new AdaptiveSpin(
+    this.wait.adaptive ? this.wait : { minSpin: this.wait.mainSpin, maxSpin: this.wait.mainSpin },
+    this.wait.mainSpin,
+  );
+  /** Polls left that skip the synchronous wait after one timed out. */
+  private syncWaitBackoff = 0;
 
   constructor(
     compiled: CompiledComponent,
@@ -104,8 +105,7 @@ export class WorkerRuntime {
       glueCodeCache: compiled.glueCodeCache,
       modules: compiled.modules,
       metering: compiled.metering,
-      spin: DEFAULT_SPIN,
-      idleSpin: IDLE_SPIN,
+      wait: this.wait,
       wasi: compiled.imports.filter((name) => name.startsWith("wasi:")),
       maxResultBytes,
       hostFunctions: [...compiled.hostFunctions],
@@ -215,15 +215,31 @@ export class WorkerRuntime {
     }
   }
 
-  /** Spins briefly for the worker's next message (it usually follows within microseconds). */
+  /**
+   * Waits briefly for the worker's next message after answering its host call (a
+   * guest usually makes the next call, or ends, within microseconds): spins about as
+   * long as that has recently taken, then blocks on `Atomics.wait` for at most
+   * `mainSyncWaitMs` — a futex the worker's notify ends at once, and which leaves
+   * the core to the worker meanwhile. Past that, the event loop takes over (pump).
+   */
   private pollToMain(): number {
     const ctl = this.ch.ctl;
     const seen = this.seen;
-    for (let i = 0; i < MAIN_SPIN; i++) {
+    const spin = this.mainSpin.next();
+    for (let i = 0; i < spin; i++) {
       const v = Atomics.load(ctl, TO_MAIN);
-      if (v !== seen) return v;
+      if (v !== seen) {
+        if (this.wait.adaptive) this.mainSpin.caught(i);
+        return v;
+      }
     }
-    return seen;
+    if (this.wait.adaptive) this.mainSpin.missed();
+    // A sync wait that timed out (the guest computes between its host calls) is skipped
+    // for the next few polls: the event loop is not blocked for nothing call after call.
+    if (this.wait.mainSyncWaitMs > 0 && this.syncWaitBackoff-- <= 0) {
+      if (Atomics.wait(ctl, TO_MAIN, seen, this.wait.mainSyncWaitMs) === "timed-out") this.syncWaitBackoff = SYNC_WAIT_BACKOFF;
+    }
+    return Atomics.load(ctl, TO_MAIN);
   }
 
   /** Handles a message that ends a call or a boot; false on a protocol error. */

@@ -36,6 +36,7 @@ import type { ArgumentRefusal } from "./argument-limits.js";
 import { JcoGuard } from "./jco-guard.js";
 import { wasiImports } from "./wasi-stubs.js";
 import { DESCRIBE_MAX_BYTES, checkResult, cutGuestText } from "./result-bounds.js";
+import { AdaptiveSpin, type WaitTuning } from "./wait-strategy.js";
 
 export interface WorkerInit {
   ctl: SharedArrayBuffer;
@@ -52,10 +53,8 @@ export interface WorkerInit {
   wasi: string[];
   /** The functions of the component's own `host` import (`log`, `get-env`): the only ones bound. */
   hostFunctions: string[];
-  /** Spin iterations before blocking on Atomics.wait during a host call. */
-  spin: number;
-  /** Spin iterations after a call ends before blocking until the next command. */
-  idleSpin: number;
+  /** How long to spin before sleeping, waiting for the main thread (see wait-strategy.ts). */
+  wait: WaitTuning;
   /** Largest result (UTF-8 bytes) of a tool call; see result-bounds.ts. */
   maxResultBytes: number;
   /** What one guest instance may create and hold (core instances, memories, tables, their sums). */
@@ -83,16 +82,26 @@ const port = parentPort;
 const init = await new Promise<WorkerInit>((resolve) => port.once("message", resolve));
 const ch = new Channel(init.ctl, init.data);
 const ctl = ch.ctl;
-const spin = init.spin;
+/** The spin of a host call's wait, adapted to how long answers take (see wait-strategy.ts). */
+const hostCallSpin = new AdaptiveSpin(init.wait, init.wait.workerSpin);
 
-/** Signals the main thread and waits for its answer (spin first: the round trip is a hot path). */
-function signalAndWait(spinFor = spin): void {
+/**
+ * Signals the main thread and waits for its answer: spins first (the round trip is
+ * a hot path), for about as long as answers have recently taken, then sleeps on
+ * `Atomics.wait`. `adaptive`: learn from this wait (host calls, not the idle wait
+ * between tool calls, whose length is the caller's business).
+ */
+function signalAndWait(spinFor: number, adaptive: boolean): void {
   const seen = Atomics.load(ctl, TO_WORKER);
   Atomics.add(ctl, TO_MAIN, 1);
   Atomics.notify(ctl, TO_MAIN, 1);
   for (let i = 0; i < spinFor; i++) {
-    if (Atomics.load(ctl, TO_WORKER) !== seen) return;
+    if (Atomics.load(ctl, TO_WORKER) !== seen) {
+      if (adaptive) hostCallSpin.caught(i);
+      return;
+    }
   }
+  if (adaptive) hostCallSpin.missed();
   while (Atomics.load(ctl, TO_WORKER) === seen) Atomics.wait(ctl, TO_WORKER, seen);
 }
 
@@ -105,7 +114,7 @@ function send(kind: number, values: readonly string[]): void {
 
 /** Blocks until the main thread sends the next command (spinning a little longer: callers often chain calls). */
 function waitForCommand(): void {
-  signalAndWait(init.idleSpin);
+  signalAndWait(init.wait.idleSpin, false);
 }
 
 interface HostReply {
@@ -120,7 +129,7 @@ function hostCall(fn: HostFnId, args: string[], refusal?: ArgumentRefusal): Host
   ctl[LEN] = len;
   ctl[FLAGS] = refusal ? ARGUMENT_REFUSED : 0;
   ch.num[NUM_SIZE] = refusal ? refusal.size : 0;
-  signalAndWait();
+  signalAndWait(hostCallSpin.next(), init.wait.minSpin !== init.wait.maxSpin);
   const status = ctl[ARG] as number;
   const n = ctl[LEN] as number;
   const value = n > 0 ? (ch.readStrings(n)[0] ?? "") : "";
