@@ -101,14 +101,12 @@ for (const condition of ["quiet", "busy-neighbour"] as const) {
     const m = means.get(s) as number[];
     const tl = tools.get(s) as number[];
     const tag = `${condition}-${s}`;
-    const base = s === "adaptive" ? { baselineOf: "spin-2020" } : {};
     const within = m.filter((x) => x <= 10).length / m.length;
     console.log(
       `${tag.padEnd(28)} host call per-rep mean µs: p50 ${quantile(m, 0.5).toFixed(2)} p95 ${quantile(m, 0.95).toFixed(2)} max ${Math.max(...m).toFixed(2)}; ` +
         `≤10µs ${(within * 100).toFixed(0)}% of ${m.length}; cpu/call ${quantile(cpus.get(s) as number[], 0.5).toFixed(2)} µs; ` +
         `executeTool p50 ${quantile(tl, 0.5).toFixed(0)} p99 ${quantile(tl, 0.99).toFixed(0)} µs`,
     );
-    void base;
     rows.push({ id: `host-call-rep-mean-p50-${tag}`, value: quantile(m, 0.5), unit: "µs/call", ...(condition === "quiet" && s === "adaptive" ? { target: 3 } : {}) });
     rows.push({ id: `host-call-rep-mean-p95-${tag}`, value: quantile(m, 0.95), unit: "µs/call" });
     rows.push({ id: `host-call-reps-within-10us-${tag}`, value: within * 100, unit: "%", ...(condition === "busy-neighbour" && s === "adaptive" ? { target: 95 } : {}) });
