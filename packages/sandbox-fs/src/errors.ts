@@ -1,4 +1,4 @@
-import { ClawftError, SandboxError } from "@clawft/sandbox-policy";
+import { ClawftError, SandboxError } from "@clawft/sandbox-policy/core";
 
 /** Every refusal or failure code a `SandboxedFileSystem` operation can throw. */
 export type FsErrorCode =

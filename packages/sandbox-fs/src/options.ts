@@ -1,5 +1,5 @@
 import { readlink, realpath, stat } from "node:fs/promises";
-import { SANDBOX_DEFAULTS, type AuditSink, type FsAuditEvent } from "@clawft/sandbox-policy";
+import { SANDBOX_DEFAULTS, type AuditSink, type FsAuditEvent } from "@clawft/sandbox-policy/core";
 import { FsOptionsError, FsPlatformError } from "./errors.js";
 import { O_DIRECTORY, O_PATH, closeFd, errnoCode, openFd, readFd } from "./fd.js";
 import { normalizeAbsolute, type Root } from "./resolve-path.js";

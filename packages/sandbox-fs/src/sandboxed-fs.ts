@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import diagnostics_channel from "node:diagnostics_channel";
 import { performance } from "node:perf_hooks";
 import { debuglog } from "node:util";
-import { SandboxError, type FsAuditEvent, type FsOperation } from "@clawft/sandbox-policy";
+import { SandboxError, type FsAuditEvent, type FsOperation } from "@clawft/sandbox-policy/core";
 import { FS_REFUSAL_CODES, fsError, quotePath } from "./errors.js";
 import {
   O_CREAT,

@@ -12,7 +12,7 @@ import {
   isPrivateIp,
   redactUrl,
   type HttpAuditEvent,
-} from "@clawft/sandbox-policy";
+} from "@clawft/sandbox-policy/core";
 import { HTTP_REFUSAL_CODES, httpError, type HttpErrorCode } from "./errors.js";
 import { HttpOptionsError, resolveOptions, type HttpClientOptions, type ResolvedHttpOptions } from "./options.js";
 import { PinnedPools, toPinned, type PinnedAddress } from "./pinned-dispatcher.js";
@@ -209,7 +209,7 @@ export class SandboxedHttpClient {
     const deadline = new Deadline(o.timeoutMs, () => this.#timeoutError());
     try {
       const addresses = await this.#resolveChecked(target, deadline);
-      const pool = this.#pools.get(target.url.origin, addresses);
+      const pool = await this.#pools.get(target.url.origin, addresses);
       if (debug.enabled) {
         debug("http %s %s -> %s", method, redactUrl(target.url), addresses.map((a) => a.address).join(","));
       }

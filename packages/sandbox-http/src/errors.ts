@@ -1,4 +1,4 @@
-import { CHECK_URL_MESSAGES, SandboxError } from "@clawft/sandbox-policy";
+import { CHECK_URL_MESSAGES, SandboxError } from "@clawft/sandbox-policy/core";
 
 /** Every refusal and failure code `SandboxedHttpClient#request` rejects with. */
 export type HttpErrorCode =

@@ -1,4 +1,4 @@
-import { CidrList, ClawftError, RESOURCE_DEFAULTS, SANDBOX_DEFAULTS, type AuditSink, type HttpAuditEvent } from "@clawft/sandbox-policy";
+import { CidrList, ClawftError, RESOURCE_DEFAULTS, SANDBOX_DEFAULTS, type AuditSink, type HttpAuditEvent } from "@clawft/sandbox-policy/core";
 
 /** Resolves a host name to IP address strings (all of them). */
 export type HttpResolver = (hostname: string) => Promise<string[]>;

@@ -46,13 +46,13 @@ describe("PinnedPools", () => {
     try {
       clearConnectionAttempts();
       const origin = `http://pinned.test:${server.port}`;
-      const pool = pools.get(origin, [toPinned("127.0.0.1")]);
+      const pool = await pools.get(origin, [toPinned("127.0.0.1")]);
       for (let i = 0; i < 2; i++) {
         const res = await pool.request({ method: "GET", path: "/x" });
         expect(await res.body.json()).toEqual({ ok: true });
       }
-      expect(pools.get(origin, [toPinned("127.0.0.1")])).toBe(pool);
-      expect(pools.get(origin, [toPinned("127.0.0.2")])).not.toBe(pool);
+      expect(await pools.get(origin, [toPinned("127.0.0.1")])).toBe(pool);
+      expect(await pools.get(origin, [toPinned("127.0.0.2")])).not.toBe(pool);
       expect(server.requests[0]?.headers.host).toBe(`pinned.test:${server.port}`);
       // The guard saw the connection go to the pinned address, and no DNS query at all.
       const attempts = connectionAttempts();
@@ -68,11 +68,11 @@ describe("PinnedPools", () => {
 
   it("keeps at most maxPools pools and refuses use after close", async () => {
     const pools = new PinnedPools({ timeoutMs: 1_000, maxPools: 2 });
-    pools.get("http://a.test", [toPinned("127.0.0.1")]);
-    pools.get("http://b.test", [toPinned("127.0.0.1")]);
-    pools.get("http://c.test", [toPinned("127.0.0.1")]);
+    await pools.get("http://a.test", [toPinned("127.0.0.1")]);
+    await pools.get("http://b.test", [toPinned("127.0.0.1")]);
+    await pools.get("http://c.test", [toPinned("127.0.0.1")]);
     expect(pools.size).toBe(2);
     await pools.close();
-    expect(() => pools.get("http://a.test", [toPinned("127.0.0.1")])).toThrow(/closed/);
+    await expect(pools.get("http://a.test", [toPinned("127.0.0.1")])).rejects.toThrow(/closed/);
   });
 });

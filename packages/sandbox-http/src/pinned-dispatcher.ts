@@ -1,6 +1,6 @@
 import type { LookupAddress } from "node:dns";
 import { isIP } from "node:net";
-import { Pool } from "undici";
+import type { Pool } from "undici";
 
 /** An address that passed the private-address check and is the only place a connection may go. */
 export interface PinnedAddress {
@@ -73,6 +73,14 @@ export interface PinnedPoolOptions {
  * goes only to the checked address. No redirect interceptor is composed in,
  * so a 3xx is returned as is and cannot bounce the request to an unchecked host.
  */
+let poolClass: Promise<typeof Pool> | undefined;
+
+/** undici's `Pool`, imported on the first request (a host whose plugins make none never loads undici). */
+function loadPool(): Promise<typeof Pool> {
+  poolClass ??= import("undici").then((undici) => undici.Pool);
+  return poolClass;
+}
+
 export class PinnedPools {
   readonly #pools = new Map<string, Pool>();
   readonly #timeoutMs: number;
@@ -85,7 +93,9 @@ export class PinnedPools {
   }
 
   /** The pool for `origin` whose connections go only to `addresses`. */
-  get(origin: string, addresses: readonly PinnedAddress[]): Pool {
+  async get(origin: string, addresses: readonly PinnedAddress[]): Promise<Pool> {
+    if (this.#closed) throw new Error("client is closed");
+    const PoolClass = await loadPool();
     if (this.#closed) throw new Error("client is closed");
     // Sorted: a resolver that rotates its answers (round-robin DNS) still finds its pool.
     const key = `${origin}|${addresses
@@ -99,7 +109,7 @@ export class PinnedPools {
       this.#pools.set(key, existing);
       return existing;
     }
-    const pool = new Pool(origin, {
+    const pool = new PoolClass(origin, {
       connections: 8,
       pipelining: 1,
       headersTimeout: this.#timeoutMs,

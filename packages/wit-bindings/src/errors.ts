@@ -1,4 +1,4 @@
-import { ClawftError, type ClawftErrorOptions } from "@clawft/sandbox-policy";
+import { ClawftError, type ClawftErrorOptions } from "@clawft/sandbox-policy/core";
 
 /** Every code a `WitValidationError` (and a verdict's `errors`) can carry. */
 export type WitErrorCode =

@@ -1,5 +1,5 @@
 import { gunzipSync } from "node:zlib";
-import { Parser, type ReadEntry } from "tar";
+import type { ReadEntry } from "tar";
 import { LifecycleError } from "./errors.js";
 
 /** Limits applied while reading an archive. All sizes in bytes. */
@@ -151,6 +151,8 @@ export async function readArchive(data: Buffer, limits: ArchiveLimits): Promise<
     failure ??= error;
   };
 
+  // tar is loaded on first use: a host that never installs an archive never loads it.
+  const { Parser } = await import("tar");
   await new Promise<void>((resolve) => {
     const parser = new Parser({
       strict: true,

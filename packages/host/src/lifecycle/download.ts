@@ -1,4 +1,4 @@
-import { request, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
 import { LifecycleError } from "./errors.js";
 
 /** Download progress, reported as bytes arrive. `total` is the Content-Length when the server sent one. */
@@ -47,6 +47,8 @@ export async function downloadArchive(url: URL, options: DownloadOptions): Promi
     throw new LifecycleError("PLUGIN_SOURCE_INVALID", `unsupported URL scheme: ${url.protocol.replace(/:$/, "")}`);
   }
   const shown = redactUrl(url);
+  // undici is loaded on first use: a host that never downloads a plugin never loads it here.
+  const { request } = await import("undici");
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new Error(`timed out after ${options.timeoutMs} ms`)), options.timeoutMs);
   try {
