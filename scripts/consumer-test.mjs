@@ -138,8 +138,14 @@ try {
     failed = true;
     console.log(`FAIL more than ${LIMITS.packages} packages: ${installed.map(([path]) => path.replace(/^.*node_modules\//, "")).join(" ")}`);
   }
-  if (bytes > LIMITS.bytes) (failed = true), console.log(`FAIL more than ${LIMITS.bytes / 1e6} MB`);
-  if (requiredNatives.length > 0) (failed = true), console.log(`FAIL native binaries that are not optional: ${requiredNatives.join(", ")}`);
+  if (bytes > LIMITS.bytes) {
+    failed = true;
+    console.log(`FAIL more than ${LIMITS.bytes / 1e6} MB`);
+  }
+  if (requiredNatives.length > 0) {
+    failed = true;
+    console.log(`FAIL native binaries that are not optional: ${requiredNatives.join(", ")}`);
+  }
 } catch (error) {
   failed = true;
   console.log(`FAIL ${error.message}\n${error.stdout ?? ""}${error.stderr ?? ""}`);
