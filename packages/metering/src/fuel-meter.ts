@@ -44,10 +44,19 @@ export interface FuelMeterOptions {
   maxTableElements?: number;
 }
 
+/**
+ * The fuel counter: an i64 `WebAssembly.Global` at run time. Declared structurally so the
+ * published `.d.ts` type-checks with only `@types/node` (whose globals have no `WebAssembly`).
+ */
+export interface FuelGlobal {
+  /** Remaining fuel units (i64, so a bigint). */
+  value: bigint;
+}
+
 /** The functions and global a metered module imports from {@link METERING_IMPORT_MODULE}. */
 export type MeteringImports = {
   /** The remaining fuel (i64, mutable); shared by every core module of one instance. */
-  fuel: WebAssembly.Global;
+  fuel: FuelGlobal;
   /** Called by the guest when `fuel` went below zero; always throws ResourceExhaustedError("fuel"). */
   out_of_fuel: () => never;
   /**
@@ -98,7 +107,7 @@ const REFUSE_GROW = -1;
  */
 export class FuelMeter {
   /** The fuel counter: remaining units, as an i64 WebAssembly global. */
-  readonly fuel: WebAssembly.Global;
+  readonly fuel: FuelGlobal;
   readonly #onExhausted: ((error: ResourceExhaustedError) => void) | undefined;
   #budget: number;
   #exhausted: ResourceExhaustedError | undefined;

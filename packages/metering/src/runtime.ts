@@ -9,6 +9,7 @@ export {
   METERING_CHANNEL,
   type FuelMeterOptions,
   type MeteringImports,
+  type FuelGlobal,
   type MeteringImportObject,
   type MeteringExhaustedEvent,
 } from "./fuel-meter.js";
