@@ -1,5 +1,5 @@
 import { gunzipSync } from "node:zlib";
-import type { ReadEntry } from "tar";
+import { readTarStream, TarFormatError } from "./tar-reader.js";
 import { LifecycleError } from "./errors.js";
 
 /** Limits applied while reading an archive. All sizes in bytes. */
@@ -20,8 +20,10 @@ const MAX_PATH_BYTES = 1024;
 const MAX_SEGMENT_BYTES = 255;
 const MAX_DEPTH = 16;
 
-/** Entry types that may appear; anything else (links, devices, FIFOs, sparse files…) is refused. */
-const ALLOWED_TYPES = new Set(["File", "OldFile", "ContiguousFile", "Directory"]);
+/** The only entry types kept: regular files and folders (links, devices and FIFOs are refused). */
+const ENTRY_KINDS = new Map<string, "file" | "directory">([["0", "file"], ["7", "file"], ["5", "directory"]]);
+/** Names of the refused ustar types, for the error message. */
+const TYPE_NAMES = new Map([["1", "Link"], ["2", "SymbolicLink"], ["3", "CharacterDevice"], ["4", "BlockDevice"], ["6", "FIFO"], ["K", "NextFileHasLongLinkpath"]]);
 
 const invalid = (message: string, cause?: unknown) =>
   new LifecycleError("PLUGIN_ARCHIVE_INVALID", `invalid plugin archive: ${message}`, { cause });
@@ -145,109 +147,27 @@ export async function readArchive(data: Buffer, limits: ArchiveLimits): Promise<
   const paths = new ArchivePathSet();
   let entries = 0;
   let total = 0;
-  let sawEof = false;
-  let failure: LifecycleError | undefined;
-  const fail = (error: LifecycleError) => {
-    failure ??= error;
-  };
-
-  // tar is loaded on first use: a host that never installs an archive never loads it.
-  const { Parser } = await import("tar");
-  await new Promise<void>((resolve) => {
-    const parser = new Parser({
-      strict: true,
-      // The input is already expanded: the parser must never decompress anything itself.
-      zstd: false,
-      brotli: false,
-      maxDecompressionRatio: 1,
-      onwarn: (code: string, message: string | Error) => {
-        fail(invalid(`${code}: ${message instanceof Error ? message.message : message}`));
-      },
-    });
-    const onEntry = (entry: ReadEntry) => {
-      entry.on("error", () => {});
-      if (failure) {
-        entry.resume();
-        return;
-      }
+  try {
+    readTarStream(tarBytes, (entry) => {
       entries++;
-      if (entries > limits.maxFiles) {
-        fail(tooLarge(`more than ${limits.maxFiles} entries`));
-        entry.resume();
-        return;
+      if (entries > limits.maxFiles) throw tooLarge(`more than ${limits.maxFiles} entries`);
+      const path = normalizeEntryPath(entry.path);
+      const kind = ENTRY_KINDS.get(entry.type);
+      if (kind === undefined) {
+        throw invalid(`entry type ${TYPE_NAMES.get(entry.type) ?? JSON.stringify(entry.type)} is not allowed: ${JSON.stringify(entry.path)}`);
       }
-      let path: string;
-      try {
-        path = normalizeEntryPath(entry.path);
-      } catch (error) {
-        fail(error as LifecycleError);
-        entry.resume();
-        return;
-      }
-      if (!ALLOWED_TYPES.has(entry.type)) {
-        fail(invalid(`entry type ${entry.type} is not allowed: ${JSON.stringify(entry.path)}`));
-        entry.resume();
-        return;
-      }
-      if (entry.type === "File" || entry.type === "OldFile" || entry.type === "ContiguousFile") {
-        if (path === "") {
-          fail(invalid(`file entry with an empty path: ${JSON.stringify(entry.path)}`));
-          entry.resume();
-          return;
-        }
-      }
-      const conflict = path === "" ? undefined : paths.add(path, entry.type === "Directory" ? "directory" : "file");
-      if (conflict) {
-        fail(invalid(conflict));
-        entry.resume();
-        return;
-      }
-      if (entry.type === "Directory") {
-        entry.resume();
-        return;
-      }
-      const size = entry.size;
-      total += size;
-      if (!Number.isSafeInteger(size) || size < 0 || total > limits.maxExtractedBytes) {
-        fail(tooLarge(`files expand past ${limits.maxExtractedBytes} bytes`));
-        entry.resume();
-        return;
-      }
-      const chunks: Buffer[] = [];
-      let received = 0;
-      entry.on("data", (chunk: Buffer) => {
-        received += chunk.length;
-        if (received <= size) chunks.push(chunk);
-      });
-      entry.on("end", () => {
-        if (failure) return;
-        if (received !== size) {
-          fail(invalid(`truncated entry ${JSON.stringify(path)} (${received} of ${size} bytes)`));
-          return;
-        }
-        files.set(path, Buffer.concat(chunks, size));
-      });
-    };
-    parser.on("entry", onEntry);
-    parser.on("ignoredEntry", (entry: ReadEntry) => {
-      fail(invalid(`entry type ${entry.type} is not allowed: ${JSON.stringify(entry.path)}`));
+      if (kind === "file" && path === "") throw invalid(`file entry with an empty path: ${JSON.stringify(entry.path)}`);
+      const conflict = path === "" ? undefined : paths.add(path, kind);
+      if (conflict) throw invalid(conflict);
+      if (kind === "directory") return;
+      total += entry.size;
+      if (total > limits.maxExtractedBytes) throw tooLarge(`files expand past ${limits.maxExtractedBytes} bytes`);
+      files.set(path, Buffer.from(entry.data()));
     });
-    parser.on("eof", () => {
-      sawEof = true;
-    });
-    parser.on("error", (error: Error) => {
-      fail(invalid(error.message, error));
-    });
-    parser.on("abort", (error: Error) => {
-      fail(invalid(error.message, error));
-    });
-    parser.on("end", () => resolve());
-    parser.on("close", () => resolve());
-    parser.end(tarBytes);
-  });
-
-  if (failure) throw failure;
-  if (!sawEof) throw invalid("truncated (no end-of-archive marker)");
+  } catch (error) {
+    if (error instanceof TarFormatError) throw invalid(error.message, error);
+    throw error;
+  }
   return files;
 }
 
