@@ -26,6 +26,8 @@ describe("the clawft-plugin bin", () => {
     const hostPkgPath = createRequire(import.meta.url).resolve("@clawft/host/package.json");
     const hostPkg = (await import(hostPkgPath, { with: { type: "json" } })).default as { bin?: unknown; files: string[] };
     expect(hostPkg.bin).toBeUndefined();
-    expect(hostPkg.files).toEqual(["dist"]);
+    // It ships its build and its documents, never the CLI's bin folder.
+    expect(hostPkg.files).not.toContain("bin");
+    expect(hostPkg.files).toContain("dist");
   });
 });
